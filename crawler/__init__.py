@@ -1,0 +1,1 @@
+"""The parknews Scrapy project: settings, spider, site profiles, record and extraction."""

@@ -1,0 +1,592 @@
+"""The one extractor for Chinese government CMS article pages: HTML in, record fields out.
+
+Order of evidence: the page's own metadata (the national government-site meta tags, OpenGraph,
+`<title>`), then its structure (title heading, the "时间: … 来源: …" meta line, the content
+container), then text density when no known container holds the article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from parsel import Selector
+
+from crawler.record import ArticleRecord, Attachment, Image
+from crawler.sites import Selectors, SiteProfile
+from crawler.urls import canonical_url, record_id
+
+# Containers that government CMS families put the article body in, most specific first.
+KNOWN_BODY_SELECTORS = (
+    "div.TRS_Editor",
+    "div.TRS_UEDITOR",
+    "div.trs_editor_view",
+    "#zoom",
+    ".v_news_content",
+    "#vsb_content",
+    "#UCAP-CONTENT",
+    ".article-content",
+    ".news-content",
+    ".art_con",
+    ".article_con",
+    ".pages_content",
+    "#ivs_content",
+    ".main-txt",
+    "article",
+    "#content",
+    ".content",
+)
+TITLE_CANDIDATES = (
+    "h1",
+    ".article-title",
+    ".arti_title",
+    ".news-title",
+    "td.title",
+    "div.title",
+    "h2",
+    "[class*=title]",
+)
+SKIPPED_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "iframe", "object", "select", "button",
+     "input", "textarea", "option", "svg", "head"}
+)
+BLOCK_TAGS = frozenset(
+    {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "tbody",
+     "thead", "blockquote", "pre", "section", "article", "dl", "dt", "dd", "center", "figure",
+     "figcaption", "form", "header", "footer", "main", "aside", "nav", "hr", "address", "body",
+     "caption"}
+)
+ATTACHMENT_EXTENSIONS = (
+    ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".zip", ".rar", ".7z", ".wps",
+    ".ofd", ".csv", ".txt", ".et",
+)
+GENERIC_IMAGE_ALTS = frozenset({"", "图片", "image", "img", "pic", "photo", "图"})
+BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
+MIN_BODY_CHARS = 20
+CONTENT_MARK = "\ufffcparknews-content\ufffc"
+MAX_CAPTION_CHARS = 80
+MAX_LINK_DENSITY = 0.5
+CAPTION_START = re.compile(r"^(?:图为|图：|图:|▲|△|\(图\)|（图）|图\s*\d)")
+
+DATE_PATTERN = re.compile(
+    r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
+)
+DATE_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发文日期|更新时间|时间|日期|發布時間|發佈時間|發布日期|時間)\s*[:：]\s*"
+)
+SOURCE_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源|來源|出处)\s*[:：]\s*")
+AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
+FIELD_END = re.compile(
+    r"\s*(?:[|｜]|浏览|点击|阅读|访问|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源"
+    r"|【|\[|分享|打印|$)"
+)
+BREADCRUMB_LABEL = re.compile(r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?")
+BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|›|→|/|＞)\s*")
+BREADCRUMB_TAIL_WORDS = frozenset({"正文", "详情", "内容", "文章", "详细"})
+TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|-{1,2}|—)\s*")
+
+
+class NotAnArticle(Exception):
+    """The page holds no article; the message says what was missing, for one log line."""
+
+
+@dataclass
+class Block:
+    """A paragraph-level piece of text from the page, with hints about how it was laid out."""
+
+    text: str
+    centered: bool = False
+    caption: bool = False
+    attachment_only: bool = False
+
+
+@dataclass
+class Extraction:
+    """What the extractor found on one article page, before records and cleaning."""
+
+    title: str
+    published_at: str | None
+    source: str | None
+    author: str | None
+    section: str | None
+    site_name: str | None
+    canonical_url: str
+    body_blocks: list[str]
+    images: list[Image] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def parse_datetime(text: str) -> str | None:
+    """The first date in `text` as "YYYY-MM-DDTHH:MM:SS+08:00", or "YYYY-MM-DD" with no time."""
+    match = DATE_PATTERN.search(text)
+    if match is None:
+        return None
+    try:
+        day = datetime(int(match["y"]), int(match["m"]), int(match["d"]))
+        if match["H"] is None:
+            return day.date().isoformat()
+        moment = day.replace(
+            hour=int(match["H"]), minute=int(match["M"]), second=int(match["S"] or 0)
+        )
+    except ValueError:
+        return None
+    return moment.isoformat() + "+08:00"
+
+
+def clean_inline(text: str) -> str:
+    """Collapse runs of whitespace (including U+3000 and NBSP) to one space and trim."""
+    return re.sub(r"[\s\u3000\xa0]+", " ", text).strip()
+
+
+def page_metas(selector: Selector) -> dict[str, str]:
+    """`<meta name|property=… content=…>` by lower-cased name; the first non-empty value wins."""
+    metas: dict[str, str] = {}
+    for meta in selector.xpath("//meta"):
+        name = (meta.attrib.get("name") or meta.attrib.get("property") or "").strip().lower()
+        content = clean_inline(meta.attrib.get("content", ""))
+        if name and content and name not in metas:
+            metas[name] = content
+    return metas
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """True when the element is hidden by inline style or the `hidden` attribute."""
+    style = (element.get("style") or "").replace(" ", "").lower()
+    return (
+        "display:none" in style
+        or "visibility:hidden" in style
+        or element.get("hidden") is not None
+        or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
+    )
+
+
+def is_visible(element: etree._Element) -> bool:
+    """True when neither the element nor any ancestor is hidden."""
+    node: etree._Element | None = element
+    while node is not None:
+        if isinstance(node.tag, str) and is_hidden(node):
+            return False
+        node = node.getparent()
+    return True
+
+
+def element_text(element: etree._Element) -> str:
+    """Visible text of an element, scripts and hidden parts left out."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
+            if node.tail and node is not element:
+                parts.append(node.tail)
+            return
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node.tail and node is not element:
+            parts.append(node.tail)
+
+    walk(element)
+    return clean_inline(" ".join(parts))
+
+
+def link_density(element: etree._Element) -> float:
+    """Share of an element's text that sits inside links."""
+    total = len(element_text(element))
+    if total == 0:
+        return 1.0
+    linked = sum(len(element_text(a)) for a in element.iter("a"))
+    return min(1.0, linked / total)
+
+
+def is_attachment_link(href: str, text: str) -> bool:
+    """True for links to files: by extension of the URL or of the link text, or a download URL."""
+    path = urlsplit(href).path.lower()
+    label = text.lower().strip()
+    return (
+        path.endswith(ATTACHMENT_EXTENSIONS)
+        or label.endswith(ATTACHMENT_EXTENSIONS)
+        or ("download" in href.lower() and bool(label))
+    )
+
+
+class BlockWalker:
+    """Turns an element into paragraph blocks, images and attachments, in page order."""
+
+    def __init__(self, base_url: str, stand_in: etree._Element | None = None) -> None:
+        self.base_url = base_url
+        self.stand_in = stand_in
+        self.blocks: list[Block] = []
+        self.images: list[tuple[int, str, str]] = []
+        self.attachments: list[Attachment] = []
+        self._line: list[str] = []
+        self._line_links: list[str] = []
+        self._centered = False
+        self._caption = False
+
+    def walk(self, element: etree._Element) -> None:
+        """Walk `element` and everything under it."""
+        self._visit(element, top=True)
+        self._flush()
+
+    def _flush(self) -> None:
+        text = clean_inline("".join(self._line))
+        if text:
+            linked = clean_inline("".join(self._line_links))
+            attachment_only = bool(linked) and bool(
+                re.fullmatch(r"(?:附件\s*\d*\s*[:：]?\s*)?[【\[]?" + re.escape(linked) + r"[】\]]?",
+                             text)
+            )
+            self.blocks.append(Block(text, self._centered, self._caption, attachment_only))
+        self._line = []
+        self._line_links = []
+
+    def _visit(self, node: etree._Element, top: bool = False) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if not tag or tag in SKIPPED_TAGS or (is_hidden(node) and not top):
+            self._tail(node, top)
+            return
+        if node is self.stand_in:
+            self._flush()
+            self.blocks.append(Block(CONTENT_MARK))
+            self._tail(node, top)
+            return
+        block = tag in BLOCK_TAGS
+        saved = (self._centered, self._caption)
+        if block:
+            self._flush()
+            style = (node.get("style") or "").replace(" ", "").lower()
+            own_centered = "text-align:center" in style or node.get("align") == "center"
+            own_caption = tag == "figcaption" or "caption" in (node.get("class") or "").lower()
+            self._centered = self._centered or own_centered or tag == "center"
+            self._caption = self._caption or own_caption
+        if tag == "br":
+            self._flush()
+        elif tag == "img":
+            self._image(node)
+        elif tag in ("td", "th") and self._line:
+            self._line.append("\t")
+        if node.text:
+            self._line.append(node.text)
+        links_before = len(self._line)
+        for child in node:
+            self._visit(child)
+        if tag == "a":
+            if node.text:
+                self._line_links.append(node.text)
+            self._line_links.extend(self._line[links_before:])
+            self._link(node)
+        if block:
+            self._flush()
+            self._centered, self._caption = saved
+        self._tail(node, top)
+
+    def _tail(self, node: etree._Element, top: bool) -> None:
+        if node.tail and not top:
+            self._line.append(node.tail)
+
+    def _image(self, node: etree._Element) -> None:
+        src = node.get("src") or node.get("data-src") or ""
+        if not src or src.startswith("data:"):
+            return
+        alt = clean_inline(node.get("alt") or node.get("title") or "")
+        if alt.lower() in GENERIC_IMAGE_ALTS or re.search(r"\.(?:jpe?g|png|gif|bmp)$", alt, re.I):
+            alt = ""
+        self._flush()
+        self.images.append((len(self.blocks), urljoin(self.base_url, src), alt))
+
+    def _link(self, node: etree._Element) -> None:
+        href = (node.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            return
+        name = element_text(node)
+        if is_attachment_link(href, name):
+            url = urljoin(self.base_url, href)
+            if all(a.url != url for a in self.attachments):
+                name = name or urlsplit(url).path.rsplit("/", 1)[-1]
+                self.attachments.append(Attachment(url=url, name=name))
+
+    def result(self) -> tuple[list[str], list[Image], list[Attachment]]:
+        """Body blocks with captions and attachment-only lines taken out, images, attachments."""
+        taken: set[int] = set()
+        images: list[Image] = []
+        for position, url, alt in self.images:
+            caption: str | None = alt or None
+            if position < len(self.blocks):
+                after = self.blocks[position]
+                looks_like_caption = after.caption or CAPTION_START.match(after.text) or (
+                    after.centered and len(after.text) <= MAX_CAPTION_CHARS
+                )
+                if looks_like_caption and len(after.text) <= MAX_CAPTION_CHARS:
+                    caption = after.text
+                    taken.add(position)
+            images.append(Image(url=url, caption=caption))
+        blocks = [
+            b.text for i, b in enumerate(self.blocks) if i not in taken and not b.attachment_only
+        ]
+        return blocks, images, self.attachments
+
+
+def find_known_container(selector: Selector, css: tuple[str, ...]) -> etree._Element | None:
+    """The first visible element matching one of `css` (in order) with enough text."""
+    for query in css:
+        for match in selector.css(query):
+            element = match.root
+            if not isinstance(element, etree._Element) or not is_visible(element):
+                continue
+            if len(element_text(element)) >= MIN_BODY_CHARS:
+                return element
+    return None
+
+
+def densest_container(root: etree._Element) -> etree._Element | None:
+    """Text-density fallback: the element whose paragraphs carry the most sentence text."""
+    scores: dict[etree._Element, float] = {}
+    for node in root.iter("p", "div", "td", "li", "section"):
+        if not is_visible(node):
+            continue
+        own = clean_inline("".join(node.xpath("text()")))
+        if len(own) < 10:
+            continue
+        score = 1.0 + own.count("，") + own.count("。") + own.count(",") + len(own) / 100
+        parent = node.getparent()
+        if parent is None:
+            continue
+        scores[parent] = scores.get(parent, 0.0) + score
+        grand = parent.getparent()
+        if grand is not None:
+            scores[grand] = scores.get(grand, 0.0) + score / 2
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    for element, _ in ranked[:5]:
+        if link_density(element) <= MAX_LINK_DENSITY and len(element_text(element)) >= 50:
+            return element
+    return None
+
+
+def find_title(selector: Selector, metas: dict[str, str], override: str | None) -> str | None:
+    """Title from the profile's selector, the ArticleTitle meta, og:title, a heading, `<title>`."""
+    if override:
+        texts = [element_text(m.root) for m in selector.css(override)]
+        if texts and texts[0]:
+            return texts[0]
+    for name in ("articletitle", "og:title"):
+        if metas.get(name):
+            return metas[name]
+    page_title = clean_inline(selector.xpath("string(//title)").get() or "")
+    headings: list[str] = []
+    for query in TITLE_CANDIDATES:
+        for match in selector.css(query):
+            if isinstance(match.root, etree._Element) and is_visible(match.root):
+                text = element_text(match.root)
+                if 4 <= len(text) <= 120:
+                    headings.append(text)
+    for text in headings:
+        if page_title and (text in page_title or page_title.startswith(text[:10])):
+            return text
+    if headings:
+        return headings[0]
+    if page_title:
+        return TITLE_SPLIT.split(page_title)[0] or page_title
+    return None
+
+
+def labelled_value(line: str, label: re.Pattern[str]) -> str | None:
+    """The value after `label` on a meta line, up to the next field; None when empty."""
+    match = label.search(line)
+    if match is None:
+        return None
+    rest = line[match.end():]
+    end = FIELD_END.search(rest)
+    value = rest[: end.start()] if end else rest
+    value = value.strip(" :：|｜")
+    return value or None
+
+
+def page_lines(
+    root: etree._Element, content: etree._Element, base_url: str
+) -> tuple[list[str], list[str]]:
+    """The page's visible text lines before and after the content container."""
+    walker = BlockWalker(base_url, stand_in=content)
+    walker.walk(root)
+    lines = [b.text for b in walker.blocks]
+    if CONTENT_MARK in lines:
+        at = lines.index(CONTENT_MARK)
+        return lines[:at], lines[at + 1 :]
+    return lines, []
+
+
+def find_meta_line_fields(head: list[str]) -> tuple[str | None, str | None, str | None]:
+    """Date, source and author from the meta line just above the article."""
+    published = source = author = None
+    for line in reversed(head[-12:]):
+        if len(line) > 200:
+            continue
+        date_label = DATE_LABEL.search(line)
+        if published is None and date_label:
+            published = parse_datetime(line[date_label.end():])
+        if SOURCE_LABEL.search(line) and source is None:
+            source = labelled_value(line, SOURCE_LABEL)
+        if AUTHOR_LABEL.search(line) and author is None:
+            author = labelled_value(line, AUTHOR_LABEL)
+        if published is not None:
+            break
+    return published, source, author
+
+
+def find_breadcrumb_section(head: list[str]) -> str | None:
+    """The last named step of a "当前位置: 首页 > 新闻中心 > 图说园区" breadcrumb."""
+    for line in head:
+        label = BREADCRUMB_LABEL.match(line)
+        if label is None:
+            continue
+        steps = [s for s in BREADCRUMB_SPLIT.split(line[label.end():]) if s.strip()]
+        steps = [s.strip() for s in steps if s.strip() not in BREADCRUMB_TAIL_WORDS]
+        if len(steps) >= 2:
+            return steps[-1]
+    return None
+
+
+def same_host(url: str, other: str) -> bool:
+    """True when both URLs name the same host."""
+    return (urlsplit(url).hostname or "").lower() == (urlsplit(other).hostname or "").lower()
+
+
+def find_canonical(selector: Selector, metas: dict[str, str], url: str) -> str:
+    """rel=canonical, the `Url` meta or og:url when they stay on the page's host, else `url`."""
+    candidates = [
+        selector.xpath("//link[@rel='canonical']/@href").get() or "",
+        metas.get("url", ""),
+        metas.get("og:url", ""),
+    ]
+    for candidate in candidates:
+        absolute = urljoin(url, candidate.strip()) if candidate.strip() else ""
+        if absolute.startswith(("http://", "https://")) and same_host(absolute, url):
+            return canonical_url(absolute)
+    return canonical_url(url)
+
+
+def extract(html: str, url: str, selectors: Selectors | None = None) -> Extraction:
+    """Extract one article page; NotAnArticle when it holds no article."""
+    if not html.strip():
+        raise NotAnArticle("the page is empty")
+    head = html[:4096]
+    if "\x00" in head or head.lstrip().startswith(BINARY_MAGIC):
+        raise NotAnArticle("the content is binary (a file served as a page), not HTML")
+    selectors = selectors or Selectors()
+    selector = Selector(text=html, base_url=url)
+    root = selector.root
+    if not isinstance(root, etree._Element):
+        raise NotAnArticle("the page is not HTML")
+    metas = page_metas(selector)
+    body_css = ((selectors.body,) if selectors.body else ()) + KNOWN_BODY_SELECTORS
+    content = find_known_container(selector, body_css)
+    if content is None:
+        content = densest_container(root)
+    if content is None:
+        raise NotAnArticle("no article body found (no known content container, no dense text)")
+    walker = BlockWalker(url)
+    walker.walk(content)
+    blocks, images, attachments = walker.result()
+    if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
+        raise NotAnArticle("the content container holds no article text")
+    title = find_title(selector, metas, selectors.title)
+    if not title:
+        raise NotAnArticle("no title found")
+    head, _tail = page_lines(root, content, url)
+    attachments = attachments + [a for a in following_attachments(content, url)
+                                 if a not in attachments]
+    line_date, line_source, line_author = find_meta_line_fields(head)
+    published = None
+    if selectors.published_at:
+        published = parse_datetime(" ".join(selector.css(selectors.published_at).getall()))
+    published = published or parse_datetime(metas.get("pubdate", "")) or line_date
+    published = published or parse_datetime(metas.get("article:published_time", ""))
+    return Extraction(
+        title=title,
+        published_at=published,
+        source=metas.get("contentsource") or line_source,
+        author=metas.get("author") or line_author,
+        section=metas.get("columnname") or find_breadcrumb_section(head),
+        site_name=metas.get("sitename"),
+        canonical_url=find_canonical(selector, metas, url),
+        body_blocks=blocks,
+        images=images,
+        attachments=attachments,
+    )
+
+
+def following_attachments(content: etree._Element, base_url: str) -> Iterator[Attachment]:
+    """Attachment links placed after the content container in the same article block."""
+    parent = content.getparent()
+    if parent is None:
+        return
+    after = False
+    for sibling in parent:
+        if sibling is content:
+            after = True
+            continue
+        if not after or not isinstance(sibling.tag, str):
+            continue
+        walker = BlockWalker(base_url)
+        walker.walk(sibling)
+        yield from walker.attachments
+
+
+def url_date(url: str) -> str | None:
+    """The date a URL carries (t20240315_…, /art/2021/4/29/), as "YYYY-MM-DD"."""
+    path = urlsplit(url).path
+    match = re.search(r"/t(\d{4})(\d{2})(\d{2})_", path) or re.search(
+        r"/art/(\d{4})/(\d{1,2})/(\d{1,2})/", path
+    )
+    if match is None:
+        return None
+    return parse_datetime("-".join(match.groups()))
+
+
+def language_of(text: str) -> str:
+    """"zh" when the text holds Han characters, "und" otherwise."""
+    return "zh" if re.search(r"[\u4e00-\u9fff\u3400-\u4dbf]", text) else "und"
+
+
+def utc_now() -> str:
+    """Current UTC time as "YYYY-MM-DDTHH:MM:SSZ"."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_record(
+    html: str,
+    url: str,
+    profile: SiteProfile,
+    *,
+    fetched_at: str | None = None,
+    section_hint: str | None = None,
+    date_hint: str | None = None,
+) -> ArticleRecord:
+    """The record of one article page of `profile`'s site; NotAnArticle when there is none."""
+    found = extract(html, url, profile.selectors)
+    body = "\n".join(found.body_blocks)
+    canonical = found.canonical_url
+    return ArticleRecord(
+        id=record_id(canonical),
+        url=url,
+        canonical_url=canonical,
+        site=profile.key,
+        site_name=profile.name if profile.key != "generic" else found.site_name or profile.name,
+        section=found.section or section_hint or None,
+        title=found.title,
+        published_at=found.published_at or url_date(url) or date_hint,
+        source=found.source,
+        author=found.author,
+        editor=None,
+        photographer=None,
+        body=body,
+        images=found.images,
+        attachments=found.attachments,
+        language=language_of(body),
+        fetched_at=fetched_at or utc_now(),
+    )

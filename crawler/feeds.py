@@ -1,0 +1,34 @@
+"""Feed storage that never shows a reader a half-written file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from scrapy.extensions.feedexport import FileFeedStorage
+
+PARTIAL_SUFFIX = ".part"
+
+
+class AtomicFileFeedStorage(FileFeedStorage):
+    """Writes the feed beside its final name as `<name>.part`, fsyncs it and renames it into
+    place when the feed is closed, so `output/articles/*.jsonl` only ever holds whole files."""
+
+    def open(self, spider: Any) -> IO[Any]:
+        final = Path(self.path)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.final_path = final
+        self.partial_path = final.with_name(final.name + PARTIAL_SUFFIX)
+        return self.partial_path.open(self.write_mode)
+
+    def store(self, file: IO[Any]) -> None:
+        file.flush()
+        os.fsync(file.fileno())
+        file.close()
+        os.replace(self.partial_path, self.final_path)
+        directory = os.open(self.final_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

@@ -1,0 +1,145 @@
+"""List pages: the article links they hold and where their next page is, per CMS family."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+from lxml import etree
+from parsel import Selector
+
+from crawler.extract import clean_inline, parse_datetime
+from crawler.sites import Pagination, SiteProfile
+
+CREATE_PAGE_HTML = re.compile(
+    r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([^'\"]+)['\"]\s*,"
+    r"\s*['\"]([^'\"]+)['\"]"
+)
+NEXT_LINK_TEXTS = ("下页", "下一页", "下一頁", "下頁", "后页", "next", ">", "›", "»")
+HANWEB_PER_PAGE = re.compile(r"perPage\s*[:=]\s*['\"]?(\d+)")
+HANWEB_TOTAL = re.compile(r"totalRecord\s*[:=]\s*['\"]?(\d+)")
+DATAPROXY_PATH = "/module/web/jpage/dataproxy.jsp"
+SAFE_XML = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
+)
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """An article link on a list page, with the title and date the list shows beside it."""
+
+    url: str
+    title: str | None
+    date: str | None
+
+
+@dataclass(frozen=True)
+class HanwebPager:
+    """What a Hanweb jpage widget needs to fetch the rest of a column's records."""
+
+    form: dict[str, str]
+    per_page: int
+    total: int
+
+
+class ListPageError(ValueError):
+    """A list page or dataproxy answer that cannot be read; the message names the fault."""
+
+
+def entries_from_html(html: str, base_url: str, profile: SiteProfile) -> list[ListEntry]:
+    """Article links of `profile` on a page, once each, in page order, with their list dates."""
+    selector = Selector(text=html, base_url=base_url)
+    seen: set[str] = set()
+    entries: list[ListEntry] = []
+    for link in selector.xpath("//a[@href]"):
+        href = (link.attrib.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        url = urljoin(base_url, href)
+        if url in seen or not profile.is_article_url(url):
+            continue
+        seen.add(url)
+        title = clean_inline(link.attrib.get("title") or link.xpath("string()").get() or "")
+        row = link.xpath("ancestor::li[1] | ancestor::tr[1]")
+        context = row[-1].xpath("string()").get() if row else link.xpath("string(..)").get()
+        entries.append(ListEntry(url=url, title=title or None, date=parse_datetime(context or "")))
+    return entries
+
+
+def trs_next_page(html: str, page_url: str) -> str | None:
+    """The next list page announced by TRS `createPageHTML(count, current, "index", "shtml")`."""
+    match = CREATE_PAGE_HTML.search(html)
+    if match is None:
+        return None
+    count, current, prefix, ext = int(match[1]), int(match[2]), match[3], match[4]
+    if current + 1 >= count:
+        return None
+    return urljoin(page_url, f"{prefix}_{current + 1}.{ext}")
+
+
+def next_link_page(html: str, page_url: str) -> str | None:
+    """The target of the page's "下一页"-style link, when it has one."""
+    selector = Selector(text=html, base_url=page_url)
+    for link in selector.xpath("//a[@href]"):
+        text = clean_inline(link.xpath("string()").get() or "").lower()
+        if text in NEXT_LINK_TEXTS:
+            href = (link.attrib.get("href") or "").strip()
+            if href and not href.startswith(("javascript:", "#")):
+                target = urljoin(page_url, href)
+                if target != page_url:
+                    return target
+    return None
+
+
+def hanweb_records(xml_text: str) -> list[str]:
+    """The CDATA `<record>` rows of a Hanweb `<datastore>`; ListPageError when malformed."""
+    start = xml_text.find("<datastore")
+    if start < 0:
+        raise ListPageError("no <datastore> in the Hanweb answer")
+    end = xml_text.rfind("</datastore>")
+    if end < 0:
+        raise ListPageError("the Hanweb <datastore> is not closed (truncated answer?)")
+    fragment = xml_text[start : end + len("</datastore>")]
+    try:
+        tree = etree.fromstring(fragment.encode("utf-8"), SAFE_XML)
+    except etree.XMLSyntaxError as exc:
+        raise ListPageError(f"malformed Hanweb <datastore>: {exc}") from exc
+    return [record.text or "" for record in tree.iter("record")]
+
+
+def hanweb_pager(html: str, page_url: str) -> HanwebPager | None:
+    """The dataproxy form, page size and record count of a Hanweb column page."""
+    selector = Selector(text=html, base_url=page_url)
+    hrefs = re.findall(r"href=['\"]([^'\"]*dataproxy\.jsp[^'\"]*)['\"]", html)
+    per_page = HANWEB_PER_PAGE.search(html)
+    total = HANWEB_TOTAL.search(html)
+    if not hrefs or per_page is None or total is None:
+        return None
+    del selector
+    query = dict(parse_qsl(urlsplit(hrefs[0].replace("&amp;", "&")).query))
+    query.pop("page", None)
+    form = {"col": "1", "sourceContentType": "1", **query}
+    return HanwebPager(form=form, per_page=int(per_page[1]), total=int(total[1]))
+
+
+def hanweb_dataproxy_url(page_url: str, start: int, pager: HanwebPager) -> str:
+    """The dataproxy URL for records `start`..`start + per_page - 1`."""
+    end = min(start + pager.per_page - 1, pager.total)
+    query = urlencode({"startrecord": start, "endrecord": end, "perpage": pager.per_page})
+    return urljoin(page_url, f"{DATAPROXY_PATH}?{query}")
+
+
+def hanweb_entries(xml_text: str, base_url: str, profile: SiteProfile) -> list[ListEntry]:
+    """List entries of every record of a Hanweb datastore."""
+    rows = hanweb_records(xml_text)
+    return entries_from_html("<ul>" + "".join(rows) + "</ul>", base_url, profile)
+
+
+def next_page(html: str, page_url: str, profile: SiteProfile) -> str | None:
+    """The URL of the next list page for TRS and next-link families (Hanweb pages by POST)."""
+    if profile.pagination is Pagination.TRS_CREATE_PAGE_HTML:
+        return trs_next_page(html, page_url)
+    if profile.pagination is Pagination.NEXT_LINK:
+        return next_link_page(html, page_url)
+    return None

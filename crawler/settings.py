@@ -1,0 +1,50 @@
+"""Scrapy settings of parknews. Project settings are grouped under PARKNEWS_<GROUP>_<NAME>."""
+
+BOT_NAME = "parknews"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
+
+# Who we are: the User-Agent names the project and where to reach its operators.
+PARKNEWS_CONTACT_URL = "https://github.com/parknews/parknews"
+USER_AGENT = f"parknews/0.1 (+{PARKNEWS_CONTACT_URL})"
+
+# Politeness: robots.txt obeyed, a few requests per site at a time, AutoThrottle on.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.replay.ReplayMiddleware": 950,
+    "crawler.replay.RecordMiddleware": 960,
+}
+
+ITEM_PIPELINES: dict[str, int] = {}
+
+# Records: one JSONL file per run under PARKNEWS_OUTPUT_DIR/articles/, UTF-8, written aside and
+# renamed into place when the run closes (the spider sets FEEDS unless -o/-O or FEEDS is given).
+PARKNEWS_OUTPUT_DIR = "output"
+FEED_EXPORT_ENCODING = "utf-8"
+FEED_STORAGES = {
+    "": "crawler.feeds.AtomicFileFeedStorage",
+    "file": "crawler.feeds.AtomicFileFeedStorage",
+}
+
+# Replay and recording: a WARC archive to answer every request from, or to record into.
+PARKNEWS_REPLAY_ARCHIVE = ""
+PARKNEWS_RECORD_ARCHIVE = ""
+
+LOG_LEVEL = "INFO"

@@ -1,0 +1,217 @@
+"""Site profiles: each park site declared as data, checked when the registry is built."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from urllib.parse import urlsplit
+
+
+class Pagination(str, Enum):
+    """How a section's list pages lead to the next one."""
+
+    TRS_CREATE_PAGE_HTML = "trs_create_page_html"
+    """TRS WCM: `createPageHTML(pageCount, current, "index", "shtml")`; index_1.shtml, …"""
+    HANWEB_DATAPROXY = "hanweb_dataproxy"
+    """Hanweb jcms: first records inline in a `<datastore>`, the rest POSTed from dataproxy.jsp."""
+    NEXT_LINK = "next_link"
+    """A link whose text says next page (下页, 下一页, 下一頁, >)."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A news section: its name as the site shows it and the URL of its first list page."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """CSS overrides for the generic extractor; None means the extractor decides."""
+
+    title: str | None = None
+    published_at: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    """Everything parknews needs to know about one site; no behaviour lives here."""
+
+    key: str
+    name: str
+    allowed_domains: tuple[str, ...]
+    sections: tuple[Section, ...]
+    cms: str
+    pagination: Pagination
+    article_url_patterns: tuple[str, ...]
+    selectors: Selectors = field(default_factory=Selectors)
+    time_zone: str = "Asia/Shanghai"
+    encoding_hint: str | None = None
+    mirror_of: str | None = None
+
+    def is_article_url(self, url: str) -> bool:
+        """True when `url` is on this site and has the shape of one of its article URLs."""
+        if not self.owns_url(url):
+            return False
+        path = urlsplit(url).path
+        return any(re.search(pattern, path) for pattern in self.article_url_patterns)
+
+    def owns_url(self, url: str) -> bool:
+        """True when the URL's host is one of the allowed domains or a subdomain of one."""
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+
+class ProfileError(ValueError):
+    """A profile that cannot work; the message says which field and why."""
+
+
+TRS_ARTICLE = (r"/\d{6}/t\d{8}_\d+\.s?html?$", r"/\d{6}/[0-9a-f]{32}\.s?html?$")
+HANWEB_ARTICLE = (r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html$",)
+VSB_ARTICLE = (r"/info/\d+/\d+\.htm$",)
+GENERIC_ARTICLE = (
+    *TRS_ARTICLE,
+    *HANWEB_ARTICLE,
+    *VSB_ARTICLE,
+    r"/20\d{2}[-/]?\d{2}[-/]?\d{2}/[^/]+\.s?html?$",
+    r"/content/(?:post|detail)_\d+\.html$",
+    r"/\d{4}/\d{4}/\d+\.html$",
+)
+
+SIPAC = SiteProfile(
+    key="sipac",
+    name="苏州工业园区管理委员会",
+    allowed_domains=("www.sipac.gov.cn",),
+    sections=(
+        Section("园区要闻", "http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml"),
+        Section("图说园区", "http://www.sipac.gov.cn/szgyyq/tsyq/index.shtml"),
+    ),
+    cms="TRS WCM",
+    pagination=Pagination.TRS_CREATE_PAGE_HTML,
+    article_url_patterns=TRS_ARTICLE,
+    selectors=Selectors(body="div.TRS_Editor"),
+)
+
+BINJIANG = SiteProfile(
+    key="binjiang",
+    name="杭州高新区(滨江)",
+    allowed_domains=("www.hhtz.gov.cn",),
+    sections=(
+        Section("高新动态", "http://www.hhtz.gov.cn/col/col1487001/index.html"),
+        Section("部门动态", "http://www.hhtz.gov.cn/col/col1487002/index.html"),
+    ),
+    cms="Hanweb jcms",
+    pagination=Pagination.HANWEB_DATAPROXY,
+    article_url_patterns=HANWEB_ARTICLE,
+    selectors=Selectors(body="#zoom"),
+)
+
+DONGHU = SiteProfile(
+    key="donghu",
+    name="武汉东湖新技术开发区",
+    allowed_domains=("www.wehdz.gov.cn",),
+    sections=(
+        Section("光谷要闻", "http://www.wehdz.gov.cn/xwzx/ggyw.htm"),
+        Section("园区动态", "http://www.wehdz.gov.cn/xwzx/yqdt.htm"),
+    ),
+    cms="VSB (WebPlus)",
+    pagination=Pagination.NEXT_LINK,
+    article_url_patterns=VSB_ARTICLE,
+    selectors=Selectors(body=".v_news_content"),
+    encoding_hint="gb18030",
+)
+
+BINJIANG_MIRROR = SiteProfile(
+    key="binjiang_mirror",
+    name="科技園區新聞網 (杭州高新区(滨江)转载镜像)",
+    allowed_domains=("www.twgxnews.com",),
+    sections=(Section("新聞", "http://www.twgxnews.com/news/list_1.html"),),
+    cms="static mirror",
+    pagination=Pagination.NEXT_LINK,
+    article_url_patterns=(r"/news/\d{4}/\d{4}/\d+\.html$",),
+    selectors=Selectors(body=".news-content", title="h1.news-title"),
+    mirror_of="binjiang",
+)
+
+GENERIC_KEY = "generic"
+
+
+def generic_profile(start_url: str) -> SiteProfile:
+    """A profile for a site that has none: its host is the allowed domain, links guessed."""
+    parts = urlsplit(start_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProfileError(f"start_url must be an http(s) URL with a host, got {start_url!r}")
+    host = parts.hostname.lower()
+    return SiteProfile(
+        key=GENERIC_KEY,
+        name=host,
+        allowed_domains=(host,),
+        sections=(Section("", start_url),),
+        cms="unknown",
+        pagination=Pagination.NEXT_LINK,
+        article_url_patterns=GENERIC_ARTICLE,
+    )
+
+
+def check_profile(profile: SiteProfile) -> None:
+    """Raise ProfileError naming the field when a profile cannot be crawled."""
+    where = f"site profile {profile.key!r}"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", profile.key):
+        raise ProfileError(f"{where}: key must be lower-case letters, digits and _")
+    if not profile.name.strip():
+        raise ProfileError(f"{where}: name is empty")
+    if not profile.allowed_domains:
+        raise ProfileError(f"{where}: allowed_domains is empty")
+    if not profile.sections:
+        raise ProfileError(f"{where}: no sections")
+    for section in profile.sections:
+        if not profile.owns_url(section.url):
+            raise ProfileError(f"{where}: section URL {section.url} is outside allowed_domains")
+    if not profile.article_url_patterns:
+        raise ProfileError(f"{where}: article_url_patterns is empty")
+    for pattern in profile.article_url_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ProfileError(f"{where}: bad article pattern {pattern!r}: {exc}") from exc
+
+
+class SiteRegistry(Mapping[str, SiteProfile]):
+    """The profiles by key; building it validates every profile and the keys' uniqueness."""
+
+    def __init__(self, profiles: Iterable[SiteProfile]) -> None:
+        self._profiles: dict[str, SiteProfile] = {}
+        for profile in profiles:
+            check_profile(profile)
+            if profile.key in self._profiles or profile.key == GENERIC_KEY:
+                raise ProfileError(f"site key {profile.key!r} is used twice or reserved")
+            self._profiles[profile.key] = profile
+        for profile in self._profiles.values():
+            if profile.mirror_of is not None and profile.mirror_of not in self._profiles:
+                raise ProfileError(f"{profile.key}: mirror_of names unknown site")
+
+    def __getitem__(self, key: str) -> SiteProfile:
+        return self._profiles[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._profiles)
+
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def select(self, keys: Iterable[str]) -> list[SiteProfile]:
+        """The profiles for `keys`; ProfileError listing the valid keys for an unknown one."""
+        chosen = []
+        for key in keys:
+            if key not in self._profiles:
+                valid = ", ".join(self._profiles)
+                raise ProfileError(f"unknown site {key!r}; valid sites: {valid}")
+            chosen.append(self._profiles[key])
+        return chosen
+
+
+SITES = SiteRegistry([SIPAC, BINJIANG, DONGHU, BINJIANG_MIRROR])

@@ -1,0 +1,269 @@
+"""The parknews spider: walks each site's news sections and hands article pages to the extractor.
+
+It only navigates. What a page says is decided by crawler.extract; what a record keeps is
+decided by the item pipelines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import FormRequest, Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler import listing
+from crawler.extract import NotAnArticle, build_record
+from crawler.replay import DEMO_ARCHIVE
+from crawler.sites import SITES, Pagination, ProfileError, SiteProfile, generic_profile
+
+
+class ArgumentError(ValueError):
+    """A spider argument that cannot be used; the message is one line listing valid values."""
+
+
+@dataclass(frozen=True)
+class CrawlPlan:
+    """The spider arguments, parsed and checked."""
+
+    profiles: tuple[SiteProfile, ...]
+    since: date | None
+    max_pages: int | None
+    replay: Path | None
+
+
+def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
+    """Check `-a` arguments; ArgumentError with a one-line message for any bad one."""
+    known = {"sites", "since", "max_pages", "replay", "start_url"}
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        raise ArgumentError(
+            f"unknown argument {unknown[0]!r}; valid arguments: {', '.join(sorted(known))}"
+        )
+    start_url = arguments.get("start_url")
+    if start_url:
+        if arguments.get("sites"):
+            raise ArgumentError("use either sites=… or start_url=…, not both")
+        try:
+            profiles: tuple[SiteProfile, ...] = (generic_profile(str(start_url)),)
+        except ProfileError as exc:
+            raise ArgumentError(str(exc)) from exc
+    else:
+        raw = str(arguments.get("sites") or "")
+        keys = [k.strip() for k in raw.split(",") if k.strip()] if raw else list(SITES)
+        try:
+            profiles = tuple(SITES.select(keys))
+        except ProfileError as exc:
+            raise ArgumentError(str(exc)) from exc
+    since = None
+    if arguments.get("since"):
+        try:
+            since = date.fromisoformat(str(arguments["since"]))
+        except ValueError as exc:
+            raise ArgumentError(
+                f"since must be a date as YYYY-MM-DD, got {arguments['since']!r}"
+            ) from exc
+    max_pages = None
+    if arguments.get("max_pages") not in (None, ""):
+        text = str(arguments["max_pages"])
+        if not re.fullmatch(r"[1-9]\d*", text):
+            raise ArgumentError(f"max_pages must be a whole number of at least 1, got {text!r}")
+        max_pages = int(text)
+    replay = None
+    if arguments.get("replay"):
+        value = str(arguments["replay"])
+        replay = DEMO_ARCHIVE if value == "demo" else Path(value).expanduser()
+        if not replay.is_file():
+            raise ArgumentError(
+                f"replay must be 'demo' or the path of a WARC file; {str(replay)!r} is not a file"
+            )
+    return CrawlPlan(profiles=profiles, since=since, max_pages=max_pages, replay=replay)
+
+
+def run_id() -> str:
+    """A sortable name for one run, from its UTC start time."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class ParknewsSpider(scrapy.Spider):
+    """Crawls the news sections of every selected site profile (all of them by default).
+
+    Arguments: sites=KEY[,KEY…], since=YYYY-MM-DD, max_pages=N (list pages per section),
+    replay=demo|PATH (serve every request from a WARC archive), start_url=URL (a site with no
+    profile, crawled with the generic one).
+    """
+
+    name = "parknews"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        arguments = {k: v for k, v in kwargs.items() if k in
+                     {"sites", "since", "max_pages", "replay", "start_url"}}
+        passthrough = {k: v for k, v in kwargs.items() if k not in arguments}
+        self.plan = parse_arguments(arguments)
+        super().__init__(*args, **passthrough)
+        self.profiles = {p.key: p for p in self.plan.profiles}
+        self.allowed_domains = sorted({d for p in self.plan.profiles for d in p.allowed_domains})
+        self.run_id = run_id()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ParknewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, ParknewsSpider)
+        settings = crawler.settings
+        if spider.plan.replay is not None:
+            # A replay reads a local file: no politeness delays are owed to anyone.
+            settings.set("PARKNEWS_REPLAY_ARCHIVE", str(spider.plan.replay), priority="spider")
+            settings.set("DOWNLOAD_DELAY", 0, priority="spider")
+            settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
+            settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="spider")
+        if settings.getpriority("FEEDS") in (None, 0) or not settings.getdict("FEEDS"):
+            output = Path(settings.get("PARKNEWS_OUTPUT_DIR", "output"))
+            feeds = {
+                str(output / "articles" / "%(run_id)s.jsonl"): {
+                    "format": "jsonlines",
+                    "encoding": "utf-8",
+                    "store_empty": False,
+                }
+            }
+            settings.set("FEEDS", feeds, priority="spider")
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        for profile in self.plan.profiles:
+            for section in profile.sections:
+                yield self.list_request(section.url, profile, section.name, page=1)
+
+    def list_request(self, url: str, profile: SiteProfile, section: str, page: int) -> Request:
+        """The request for one list page of a section."""
+        return Request(
+            url,
+            callback=self.parse_list,
+            errback=self.failed,
+            cb_kwargs={"site": profile.key, "section": section, "page": page},
+            meta={"parknews_kind": "list"},
+        )
+
+    def parse_list(
+        self,
+        response: Response,
+        site: str,
+        section: str,
+        page: int,
+        pager: listing.HanwebPager | None = None,
+    ) -> Iterator[Request]:
+        """Follow the articles of a list page, then its next page when there should be one."""
+        profile = self.profiles[site]
+        stats = self.crawler.stats
+        assert stats is not None
+        if not isinstance(response, TextResponse):
+            self.record_error(response.url, "list_not_html")
+            return
+        stats.inc_value(f"parknews/{site}/list_pages")
+        html = response.text
+        try:
+            if profile.pagination is Pagination.HANWEB_DATAPROXY:
+                entries = listing.hanweb_entries(html, response.url, profile)
+            else:
+                entries = listing.entries_from_html(html, response.url, profile)
+        except listing.ListPageError as exc:
+            self.record_error(response.url, "list_malformed", str(exc))
+            entries = listing.entries_from_html(html, response.url, profile)
+        older_than_since = False
+        for entry in entries:
+            if self.plan.since and entry.date and entry.date[:10] < self.plan.since.isoformat():
+                older_than_since = True
+                continue
+            yield self.article_request(entry, profile, section)
+        if older_than_since:
+            return
+        if self.plan.max_pages is not None and page >= self.plan.max_pages:
+            return
+        if profile.pagination is Pagination.HANWEB_DATAPROXY:
+            pager = pager or listing.hanweb_pager(html, response.url)
+            if pager is not None:
+                yield from self.hanweb_next(response.url, pager, profile, section, page)
+            return
+        following = listing.next_page(html, response.url, profile)
+        if following and profile.owns_url(following):
+            yield self.list_request(following, profile, section, page + 1)
+
+    def hanweb_next(
+        self,
+        url: str,
+        pager: listing.HanwebPager,
+        profile: SiteProfile,
+        section: str,
+        page: int,
+    ) -> Iterator[Request]:
+        """POST for the next block of a Hanweb column's records from dataproxy.jsp."""
+        start = page * pager.per_page + 1
+        if start > pager.total:
+            return
+        yield FormRequest(
+            listing.hanweb_dataproxy_url(url, start, pager),
+            formdata=pager.form,
+            callback=self.parse_list,
+            errback=self.failed,
+            cb_kwargs={"site": profile.key, "section": section, "page": page + 1,
+                       "pager": pager},
+            meta={"parknews_kind": "list"},
+        )
+
+    def article_request(
+        self, entry: listing.ListEntry, profile: SiteProfile, section: str
+    ) -> Request:
+        """The request for an article page found on a list."""
+        return Request(
+            entry.url,
+            callback=self.parse_article,
+            errback=self.failed,
+            cb_kwargs={"site": profile.key, "section": section, "list_date": entry.date},
+            meta={"parknews_kind": "article"},
+        )
+
+    def parse_article(
+        self, response: Response, site: str, section: str, list_date: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Extract the record of an article page; a page with no article is counted, not fatal."""
+        profile = self.profiles[site]
+        if not isinstance(response, TextResponse):
+            self.record_error(response.url, "article_not_html")
+            return
+        try:
+            record = build_record(
+                response.text,
+                response.url,
+                profile,
+                fetched_at=response.meta.get("parknews_recorded_at"),
+                section_hint=section or None,
+                date_hint=list_date,
+            )
+        except NotAnArticle as exc:
+            self.record_error(response.url, "not_an_article", str(exc))
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value(f"parknews/{site}/articles_extracted")
+        yield record.to_dict()
+
+    def failed(self, failure: Failure) -> None:
+        """Count and log a request that failed (HTTP error, DNS, timeout, reset…)."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        response = getattr(failure.value, "response", None)
+        kind = f"http_{response.status}" if response is not None else type(failure.value).__name__
+        self.record_error(url, kind, failure.getErrorMessage())
+
+    def record_error(self, url: str, kind: str, detail: str = "") -> None:
+        """One failure: a stats counter by kind and one log line with the URL."""
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("parknews/errors")
+        stats.inc_value(f"parknews/errors/{kind}")
+        self.logger.warning("%s: %s%s", kind, url, f" ({detail})" if detail else "")

@@ -1,0 +1,27 @@
+"""Canonical article URLs and the stable record id derived from them."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """The form of `url` that names one article: w3lib canonical, lower-case host, no port 80/443,
+    no fragment."""
+    canonical = canonicalize_url(url.strip(), keep_fragments=False)
+    parts = urlsplit(canonical)
+    host = (parts.hostname or "").lower()
+    netloc = host
+    if parts.port is not None and parts.port != DEFAULT_PORTS.get(parts.scheme):
+        netloc = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def record_id(canonical: str) -> str:
+    """A stable 20-hex-digit id for the record of the article at `canonical`."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]

@@ -1,0 +1,124 @@
+"""Shared test fixtures: the fixture-site server, crawls run against it, golden records."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from crawler.record import record_schema
+from tests.sitesrv import SITES_DIR, crawl_env, serve
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN_META_KEYS = {"damaged_spans", "url_hint"}
+
+
+@pytest.fixture(scope="session")
+def fixture_proxy() -> Iterator[str]:
+    """The fixture sites, served on 127.0.0.1 for the whole session, as a proxy URL."""
+    with serve() as proxy:
+        yield proxy
+
+
+@dataclass
+class CrawlResult:
+    """What one `scrapy crawl parknews` run left behind."""
+
+    returncode: int
+    stderr: str
+    output_dir: Path
+    records: list[dict[str, Any]]
+
+    def by_url(self) -> dict[str, dict[str, Any]]:
+        return {r["url"]: r for r in self.records}
+
+
+def run_crawl(
+    output_dir: Path, *arguments: str, proxy: str | None = None, timeout: float = 300
+) -> CrawlResult:
+    """Run the parknews crawl in a subprocess (optionally through the fixture proxy)."""
+    command = [
+        sys.executable, "-m", "scrapy", "crawl", "parknews",
+        "-s", f"PARKNEWS_OUTPUT_DIR={output_dir}",
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+        *arguments,
+    ]
+    env = crawl_env(proxy) if proxy else dict(os.environ)
+    done = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    records: list[dict[str, Any]] = []
+    for path in sorted((output_dir / "articles").glob("*.jsonl")):
+        for line in path.read_text("utf-8").splitlines():
+            records.append(json.loads(line))
+    return CrawlResult(done.returncode, done.stderr, output_dir, records)
+
+
+@cache
+def golden_records() -> dict[str, dict[str, Any]]:
+    """Every expected record of the fixture sites, by article URL."""
+    expected: dict[str, dict[str, Any]] = {}
+    for path in sorted(SITES_DIR.rglob("*.expected.json")):
+        record = json.loads(path.read_text("utf-8"))
+        record["_page"] = str(path).removesuffix(".expected.json")
+        expected[record["url"]] = record
+    return expected
+
+
+def page_file(expected: dict[str, Any]) -> Path:
+    """The saved page an expected record belongs to."""
+    stem = Path(expected["_page"])
+    matches = [p for p in stem.parent.glob(stem.name + ".*") if not p.name.endswith(".json")]
+    assert len(matches) == 1, f"no single page for {stem}"
+    return matches[0]
+
+
+def golden_differences(record: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Field-by-field differences between a record and its golden record, named by field."""
+    problems = []
+    for field, want in expected.items():
+        if field.startswith("_") or field in GOLDEN_META_KEYS:
+            continue
+        got = record.get(field)
+        if field == "body" and expected.get("damaged_spans"):
+            problems.extend(damaged_body_differences(record, want))
+            continue
+        if got != want:
+            problems.append(f"{field}: expected {want!r}, got {got!r}")
+    return problems
+
+
+def damaged_body_differences(record: dict[str, Any], want: str) -> list[str]:
+    """Body differences outside the spans the record flags as damaged annotations."""
+    got = record.get("body") or ""
+    damaged = record.get("damaged_annotations") or []
+    if got == want:
+        return []
+    if not damaged:
+        return ["body: differs from the expected body and no damaged annotation is flagged"]
+    problems = []
+    matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
+    flagged = [(m.start(), m.end()) for span in damaged for m in re.finditer(re.escape(span), got)]
+    for tag, _, _, g1, g2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if not any(start - 2 <= g1 and g2 <= end + 2 for start, end in flagged):
+            problems.append(f"body: unexpected change {got[max(0, g1 - 10):g2 + 10]!r}")
+    return problems
+
+
+def assert_valid_record(record: dict[str, Any]) -> None:
+    """Fail with the JSON path of the first schema violation."""
+    jsonschema.validate(record, record_schema())

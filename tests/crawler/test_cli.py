@@ -1,0 +1,75 @@
+"""`parknews extract` on saved pages: a record on stdout, or one line on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_valid_record, golden_differences, golden_records, page_file
+from tests.sitesrv import SITES_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def parknews(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *arguments],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("site", ["sipac", "binjiang", "donghu"])
+def test_extract_prints_the_golden_record(site: str) -> None:
+    expected = next(g for g in golden_records().values() if g["site"] == site)
+    done = parknews("extract", str(page_file(expected)), "--url", expected["url"])
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert_valid_record(record)
+    assert golden_differences(record, expected) == []
+
+
+def test_extract_refuses_a_list_page_in_one_line() -> None:
+    list_page = SITES_DIR / "www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
+    done = parknews("extract", str(list_page), "--url",
+                    "http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "is not an article page" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "is not an article page"),
+        (b"", "is not an article page"),
+    ],
+)
+def test_extract_refuses_files_that_are_not_pages(
+    content: bytes, message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "saved.html"
+    path.write_bytes(content)
+    done = parknews("extract", str(path), "--url", "http://www.sipac.gov.cn/a/t20240101_1.shtml")
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "message"),
+    [
+        (["extract", "/nonexistent.html", "--url", "http://www.sipac.gov.cn/"], 1, "cannot read"),
+        (["extract", "x.html", "--url", "http://a.cn/", "--site", "nowhere"], 2, "valid sites"),
+        (["extract", "x.html", "--url", "not a url"], 2, "http(s) URL"),
+    ],
+)
+def test_extract_argument_errors(arguments: list[str], code: int, message: str) -> None:
+    done = parknews(*arguments)
+    assert done.returncode == code
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,124 @@
+"""Real crawls of the fixture sites over 127.0.0.1, compared with the golden records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.sites import SITES
+from tests.conftest import (
+    CrawlResult,
+    assert_valid_record,
+    golden_differences,
+    golden_records,
+    run_crawl,
+)
+
+pytestmark = pytest.mark.crawl
+SIPAC_SAMPLE = "http://www.sipac.gov.cn/szgyyq/tsyq/202403/t20240315_"
+MIRROR_HOST = "http://www.twgxnews.com/"
+
+
+@pytest.fixture(scope="module")
+def full_crawl(fixture_proxy: str, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
+    return run_crawl(tmp_path_factory.mktemp("full"), proxy=fixture_proxy)
+
+
+def test_full_crawl_succeeds_and_writes_one_finished_file(full_crawl: CrawlResult) -> None:
+    assert full_crawl.returncode == 0, full_crawl.stderr[-3000:]
+    files = list((full_crawl.output_dir / "articles").iterdir())
+    assert len(files) == 1
+    assert files[0].suffix == ".jsonl"
+    assert "\\u" not in files[0].read_text("utf-8")
+
+
+def test_full_crawl_emits_every_golden_record(full_crawl: CrawlResult) -> None:
+    records = full_crawl.by_url()
+    problems: dict[str, list[str]] = {}
+    for url, expected in golden_records().items():
+        if url not in records:
+            problems[url] = ["missing from the crawl"]
+            continue
+        differences = golden_differences(records[url], expected)
+        if differences:
+            problems[url] = differences
+    assert problems == {}
+
+
+def test_full_crawl_records_are_valid_and_unique(full_crawl: CrawlResult) -> None:
+    for record in full_crawl.records:
+        assert_valid_record(record)
+    urls = Counter(r["url"] for r in full_crawl.records)
+    assert [u for u, n in urls.items() if n > 1] == []
+    sites = Counter(r["site"] for r in full_crawl.records)
+    assert len(full_crawl.records) >= 60
+    assert {k for k in SITES if not SITES[k].mirror_of} <= set(sites)
+
+
+def test_full_crawl_never_leaves_the_sites(full_crawl: CrawlResult) -> None:
+    for record in full_crawl.records:
+        assert SITES[record["site"]].owns_url(record["url"])
+    assert "suzhou.gov.cn" not in full_crawl.stderr.replace("Filtered offsite", "")
+
+
+def test_full_crawl_holds_both_samples(full_crawl: CrawlResult) -> None:
+    sipac = [r for r in full_crawl.records if r["url"].startswith(SIPAC_SAMPLE)
+             and r["title"].startswith("园区召开党工委政法工作会议")]
+    assert len(sipac) == 1
+    mirror = [r for r in full_crawl.records if r["url"].startswith(MIRROR_HOST)
+              and r["title"].startswith("高新区(滨江)召开平安建设工作")]
+    assert len(mirror) == 1
+
+
+def test_max_pages_limits_list_pages(fixture_proxy: str, tmp_path: Path) -> None:
+    limited = run_crawl(tmp_path, "-a", "sites=sipac", "-a", "max_pages=1", proxy=fixture_proxy)
+    assert limited.returncode == 0, limited.stderr[-2000:]
+    assert 0 < len(limited.records) <= 10
+    assert "index_1.shtml" not in limited.stderr
+
+
+def test_since_skips_older_articles(fixture_proxy: str, tmp_path: Path) -> None:
+    recent = run_crawl(tmp_path, "-a", "sites=donghu", "-a", "since=2024-07-01",
+                       proxy=fixture_proxy)
+    assert recent.returncode == 0, recent.stderr[-2000:]
+    assert recent.records
+    dates: list[Any] = [r["published_at"][:10] for r in recent.records]
+    assert min(dates) >= "2024-07-01"
+    all_donghu = [g for g in golden_records().values() if g["site"] == "donghu"]
+    assert len(recent.records) < len(all_donghu)
+
+
+def test_generic_profile_crawls_a_site_given_by_start_url(fixture_proxy: str,
+                                                          tmp_path: Path) -> None:
+    start = fixture_proxy + "/szgyyq/yqyw/index.shtml"
+    generic = run_crawl(tmp_path, "-a", f"start_url={start}")
+    assert generic.returncode == 0, generic.stderr[-2000:]
+    assert generic.records
+    assert {r["site"] for r in generic.records} == {"generic"}
+    assert all(r["url"].startswith(fixture_proxy) for r in generic.records)
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("sites=sipac,nowhere", "unknown site 'nowhere'; valid sites: sipac, binjiang, donghu"),
+        ("since=2024-13-01", "since must be a date as YYYY-MM-DD"),
+        ("max_pages=0", "max_pages must be a whole number of at least 1"),
+        ("max_pages=two", "max_pages must be a whole number"),
+        ("replay=/nonexistent/archive.warc.gz", "replay must be 'demo' or the path"),
+        ("colour=blue", "unknown argument 'colour'; valid arguments:"),
+        ("start_url=ftp://x", "start_url must be an http(s) URL"),
+    ],
+)
+def test_bad_arguments_stop_at_once_with_one_line(
+    argument: str, message: str, tmp_path: Path
+) -> None:
+    result = run_crawl(tmp_path, "-a", argument, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr

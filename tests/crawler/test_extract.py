@@ -1,0 +1,124 @@
+"""The extractor on saved pages: golden records of every fixture article, and its edge cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from scrapy.utils.project import get_project_settings
+
+from crawler.encoding import decode_page
+from crawler.extract import NotAnArticle, build_record, extract, parse_datetime
+from crawler.sites import SITES, generic_profile
+from pipelines import apply_steps, record_steps
+from tests.conftest import assert_valid_record, golden_differences, golden_records, page_file
+
+GOLDEN = golden_records()
+
+
+def record_of_page(expected: dict[str, Any]) -> dict[str, Any]:
+    raw = page_file(expected).read_bytes()
+    html = decode_page(raw, None).text
+    record = build_record(html, expected["url"], SITES[expected["site"]]).to_dict()
+    return apply_steps(record, record_steps(get_project_settings()))
+
+
+@pytest.mark.parametrize("url", sorted(GOLDEN))
+def test_golden_page(url: str) -> None:
+    expected = GOLDEN[url]
+    record = record_of_page(expected)
+    assert_valid_record(record)
+    assert golden_differences(record, expected) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("时间: 2024-03-15 17:57 |来源:", "2024-03-15T17:57:00+08:00"),
+        ("发布日期：2021-04-29 09:12:30", "2021-04-29T09:12:30+08:00"),
+        ("2024年3月15日", "2024-03-15"),
+        ("2024年05月20日 10时30分", "2024-05-20T10:30:00+08:00"),
+        ("2024/5/6", "2024-05-06"),
+        ("2024.11.02 08:05", "2024-11-02T08:05:00+08:00"),
+        ("2024-02-30", None),
+        ("no date here", None),
+    ],
+)
+def test_parse_datetime(text: str, iso: str | None) -> None:
+    assert parse_datetime(text) == iso
+
+
+ARTICLE = """<html><head><title>园区举办人才峰会_园区要闻_示例园区</title>
+<meta name="ArticleTitle" content="园区举办2024人才峰会">
+<meta name="PubDate" content="2024-06-01 09:30">
+<meta name="ContentSource" content="园区人才办">
+<meta name="Url" content="{canonical}">
+</head><body>
+<div class="nav"><a href="/">首页</a><a href="/news/">新闻</a></div>
+<h1>园区举办2024人才峰会</h1>
+<div class="TRS_Editor"><p>6月1日，园区举办2024人才峰会，来自各地的三百余名人才代表参会。</p>
+<p>峰会发布了新一轮人才政策，涵盖安家补贴、项目资助和子女入学等方面。</p></div>
+<div id="printContent" style="display:none"><div class="TRS_Editor">
+<p>6月1日，园区举办2024人才峰会，来自各地的三百余名人才代表参会。</p></div></div>
+</body></html>"""
+
+
+def test_metadata_tags_win_and_hidden_print_copy_is_ignored() -> None:
+    url = "http://www.sipac.gov.cn/szgyyq/yqyw/202406/t20240601_1.shtml"
+    page = ARTICLE.format(canonical=url)
+    found = extract(page, url)
+    assert found.title == "园区举办2024人才峰会"
+    assert found.published_at == "2024-06-01T09:30:00+08:00"
+    assert found.source == "园区人才办"
+    assert found.body_blocks == [
+        "6月1日，园区举办2024人才峰会，来自各地的三百余名人才代表参会。",
+        "峰会发布了新一轮人才政策，涵盖安家补贴、项目资助和子女入学等方面。",
+    ]
+
+
+def test_canonical_url_from_another_host_is_not_trusted() -> None:
+    url = "http://www.twgxnews.com/news/2024/0601/1.html"
+    page = ARTICLE.format(canonical="http://www.sipac.gov.cn/szgyyq/yqyw/202406/t20240601_1.shtml")
+    assert extract(page, url).canonical_url == url
+
+
+def test_density_fallback_finds_a_body_without_known_container() -> None:
+    paragraphs = "".join(
+        f"<p>第{i}段：园区持续优化营商环境，推动重点项目建设，服务企业发展，取得积极成效。</p>"
+        for i in range(4)
+    )
+    page = (
+        "<html><head><title>营商环境持续优化</title></head><body>"
+        "<ul class='menu'><li><a href='/a'>首页</a></li><li><a href='/b'>政务公开</a></li></ul>"
+        f"<h1>营商环境持续优化</h1><div class='wrap'><div class='txt'>{paragraphs}</div></div>"
+        "</body></html>"
+    )
+    found = extract(page, "http://127.0.0.1/news/2024/0601/1.html")
+    assert found.title == "营商环境持续优化"
+    assert len(found.body_blocks) == 4
+    assert found.body_blocks[0].startswith("第0段")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "",
+        "   ",
+        "<html><body><ul>" + "".join(f"<li><a href='/a{i}'>链接{i}</a></li>" for i in range(40))
+        + "</ul></body></html>",
+        "<html><head><title>x</title></head><body><div class='content'></div></body></html>",
+    ],
+)
+def test_pages_without_an_article_raise_not_an_article(page: str) -> None:
+    with pytest.raises(NotAnArticle):
+        extract(page, "http://www.sipac.gov.cn/x.shtml")
+
+
+def test_generic_profile_record_keeps_the_page_site_name() -> None:
+    url = "http://127.0.0.1:8000/szgyyq/yqyw/202406/t20240601_1.shtml"
+    page = ARTICLE.format(canonical=url).replace(
+        "</head>", '<meta name="SiteName" content="示例园区管委会"></head>'
+    )
+    record = build_record(page, url, generic_profile(url))
+    assert record.site == "generic"
+    assert record.site_name == "示例园区管委会"

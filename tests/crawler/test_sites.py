@@ -1,0 +1,97 @@
+"""The site registry checks itself, and every registered site ships golden pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.sites import (
+    SITES,
+    Pagination,
+    ProfileError,
+    Section,
+    SiteProfile,
+    SiteRegistry,
+    generic_profile,
+)
+from tests.conftest import golden_records
+from tests.sitesrv import SITES_DIR
+
+
+@pytest.mark.parametrize("key", list(SITES))
+def test_every_site_has_golden_pages_and_a_fixture_tree(key: str) -> None:
+    profile = SITES[key]
+    goldens = [g for g in golden_records().values() if g["site"] == key]
+    assert len(goldens) >= 5, f"{key} needs golden article pages"
+    for domain in profile.allowed_domains:
+        assert (SITES_DIR / domain / "robots.txt").is_file()
+    for section in profile.sections:
+        assert profile.owns_url(section.url)
+
+
+@pytest.mark.parametrize("key", [k for k in SITES if not SITES[k].mirror_of])
+def test_each_park_site_has_twenty_articles(key: str) -> None:
+    assert sum(1 for g in golden_records().values() if g["site"] == key) >= 20
+
+
+def test_golden_urls_match_their_site_article_patterns() -> None:
+    for url, golden in golden_records().items():
+        assert SITES[golden["site"]].is_article_url(url), url
+
+
+def profile(**changes: object) -> SiteProfile:
+    base = dict(
+        key="demo",
+        name="示例园区",
+        allowed_domains=("www.example.gov.cn",),
+        sections=(Section("要闻", "http://www.example.gov.cn/news/index.shtml"),),
+        cms="TRS WCM",
+        pagination=Pagination.TRS_CREATE_PAGE_HTML,
+        article_url_patterns=(r"/t\d{8}_\d+\.shtml$",),
+    )
+    base.update(changes)
+    return SiteProfile(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"key": "Bad Key"}, "key must be"),
+        ({"allowed_domains": ()}, "allowed_domains is empty"),
+        ({"sections": ()}, "no sections"),
+        ({"sections": (Section("x", "http://elsewhere.cn/"),)}, "outside allowed_domains"),
+        ({"article_url_patterns": ("(",)}, "bad article pattern"),
+        ({"mirror_of": "nowhere"}, "mirror_of"),
+    ],
+)
+def test_registry_rejects_broken_profiles(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        SiteRegistry([profile(**changes)])
+
+
+def test_registry_rejects_duplicate_keys() -> None:
+    with pytest.raises(ProfileError, match="used twice"):
+        SiteRegistry([profile(), profile()])
+
+
+def test_select_names_valid_sites_for_an_unknown_key() -> None:
+    with pytest.raises(ProfileError, match="valid sites: sipac, binjiang"):
+        SITES.select(["nowhere"])
+
+
+def test_generic_profile_takes_the_start_url_host() -> None:
+    generic = generic_profile("http://127.0.0.1:8087/szgyyq/yqyw/index.shtml")
+    assert generic.allowed_domains == ("127.0.0.1",)
+    assert generic.is_article_url("http://127.0.0.1:8087/szgyyq/yqyw/202403/t20240315_1.shtml")
+    assert not generic.is_article_url("http://www.sipac.gov.cn/szgyyq/yqyw/202403/t20240315_1.shtml")
+    with pytest.raises(ProfileError):
+        generic_profile("ftp://example.com/")
+
+
+def test_article_urls_outside_the_site_are_not_articles() -> None:
+    sipac = SITES["sipac"]
+    off_site = "http://www.suzhou.gov.cn/szsrmzf/szyw/202405/t20240510_401234.shtml"
+    assert urlsplit(off_site).path.endswith(".shtml")
+    assert not sipac.is_article_url(off_site)
+    assert sipac.is_article_url("http://www.sipac.gov.cn/szgyyq/tsyq/202403/t20240315_123456.shtml")
