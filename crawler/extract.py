@@ -64,9 +64,17 @@ ATTACHMENT_EXTENSIONS = (
     ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".zip", ".rar", ".7z", ".wps",
     ".ofd", ".csv", ".txt", ".et",
 )
+ATTACHMENT_LABEL = re.compile(r"^(?:相关)?附件\s*\d*\s*[:：]\s*")
+FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
+FURNITURE_NAME = re.compile(
+    r"(?:ad|ads|adv|advert\w*|ad[-_]?(?:box|tag|banner|wrap)|guanggao|gg[-_]?box"
+    r"|share\w*|bdshare\w*|bshare\w*|jiathis\w*|print[-_]?(?:bar|btn)|footer|breadcrumb)"
+)
 GENERIC_IMAGE_ALTS = frozenset({"", "图片", "image", "img", "pic", "photo", "图"})
 BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 MIN_BODY_CHARS = 20
+CELL_SEPARATOR = "\x1f"
+ATTACHMENT_SEARCH_LEVELS = 2
 CONTENT_MARK = "\ufffcparknews-content\ufffc"
 MAX_CAPTION_CHARS = 80
 MAX_LINK_DENSITY = 0.5
@@ -81,8 +89,11 @@ DATE_LABEL = re.compile(
 )
 SOURCE_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源|來源|出处)\s*[:：]\s*")
 AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
+PHOTOGRAPHER_LABEL = re.compile(r"(?:摄影|摄像|图片)\s*[:：]\s*")
+EDITOR_LINE = re.compile(r"[【\[]?(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s:：|｜】\]]{2,12})[】\]]?")
+EDITOR_LINE_WINDOW = 6
 FIELD_END = re.compile(
-    r"\s*(?:[|｜]|浏览|点击|阅读|访问|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源"
+    r"\s*(?:[|｜]|浏览|点击|阅读|访问|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
     r"|【|\[|分享|打印|$)"
 )
 BREADCRUMB_LABEL = re.compile(r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?")
@@ -113,6 +124,8 @@ class Extraction:
     published_at: str | None
     source: str | None
     author: str | None
+    editor: str | None
+    photographer: str | None
     section: str | None
     site_name: str | None
     canonical_url: str
@@ -163,6 +176,15 @@ def is_hidden(element: etree._Element) -> bool:
         or element.get("hidden") is not None
         or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
     )
+
+
+def is_furniture(element: etree._Element) -> bool:
+    """True for page furniture that templates nest inside the article: ads, share bars,
+    navigation, asides and footers."""
+    if element.tag in FURNITURE_TAGS:
+        return True
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
+    return any(FURNITURE_NAME.fullmatch(name) for name in names)
 
 
 def is_visible(element: etree._Element) -> bool:
@@ -218,9 +240,12 @@ def is_attachment_link(href: str, text: str) -> bool:
 class BlockWalker:
     """Turns an element into paragraph blocks, images and attachments, in page order."""
 
-    def __init__(self, base_url: str, stand_in: etree._Element | None = None) -> None:
+    def __init__(
+        self, base_url: str, stand_in: etree._Element | None = None, skip_furniture: bool = False
+    ) -> None:
         self.base_url = base_url
         self.stand_in = stand_in
+        self.skip_furniture = skip_furniture
         self.blocks: list[Block] = []
         self.images: list[tuple[int, str, str]] = []
         self.attachments: list[Attachment] = []
@@ -235,7 +260,8 @@ class BlockWalker:
         self._flush()
 
     def _flush(self) -> None:
-        text = clean_inline("".join(self._line))
+        cells = "".join(self._line).split(CELL_SEPARATOR)
+        text = "\t".join(c for c in (clean_inline(cell) for cell in cells) if c)
         if text:
             linked = clean_inline("".join(self._line_links))
             attachment_only = bool(linked) and bool(
@@ -249,6 +275,9 @@ class BlockWalker:
     def _visit(self, node: etree._Element, top: bool = False) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
         if not tag or tag in SKIPPED_TAGS or (is_hidden(node) and not top):
+            self._tail(node, top)
+            return
+        if self.skip_furniture and not top and is_furniture(node):
             self._tail(node, top)
             return
         if node is self.stand_in:
@@ -270,7 +299,7 @@ class BlockWalker:
         elif tag == "img":
             self._image(node)
         elif tag in ("td", "th") and self._line:
-            self._line.append("\t")
+            self._line.append(CELL_SEPARATOR)
         if node.text:
             self._line.append(node.text)
         links_before = len(self._line)
@@ -308,7 +337,7 @@ class BlockWalker:
         if is_attachment_link(href, name):
             url = urljoin(self.base_url, href)
             if all(a.url != url for a in self.attachments):
-                name = name or urlsplit(url).path.rsplit("/", 1)[-1]
+                name = ATTACHMENT_LABEL.sub("", name) or urlsplit(url).path.rsplit("/", 1)[-1]
                 self.attachments.append(Attachment(url=url, name=name))
 
     def result(self) -> tuple[list[str], list[Image], list[Attachment]]:
@@ -420,22 +449,41 @@ def page_lines(
     return lines, []
 
 
-def find_meta_line_fields(head: list[str]) -> tuple[str | None, str | None, str | None]:
-    """Date, source and author from the meta line just above the article."""
-    published = source = author = None
+@dataclass(frozen=True)
+class MetaLine:
+    """Fields of the "时间: … |来源: … |作者: …" line above the article."""
+
+    published_at: str | None = None
+    source: str | None = None
+    author: str | None = None
+    photographer: str | None = None
+
+
+def find_meta_line(head: list[str]) -> MetaLine:
+    """Date, source, author and photographer from the meta line just above the article."""
     for line in reversed(head[-12:]):
-        if len(line) > 200:
-            continue
         date_label = DATE_LABEL.search(line)
-        if published is None and date_label:
-            published = parse_datetime(line[date_label.end():])
-        if SOURCE_LABEL.search(line) and source is None:
-            source = labelled_value(line, SOURCE_LABEL)
-        if AUTHOR_LABEL.search(line) and author is None:
-            author = labelled_value(line, AUTHOR_LABEL)
-        if published is not None:
-            break
-    return published, source, author
+        if len(line) > 200 or date_label is None:
+            continue
+        published = parse_datetime(line[date_label.end():])
+        if published is None:
+            continue
+        return MetaLine(
+            published_at=published,
+            source=labelled_value(line, SOURCE_LABEL),
+            author=labelled_value(line, AUTHOR_LABEL),
+            photographer=labelled_value(line, PHOTOGRAPHER_LABEL),
+        )
+    return MetaLine()
+
+
+def find_editor_line(tail: list[str]) -> str | None:
+    """The "责任编辑：X" line that some templates put just below the article."""
+    for line in tail[:EDITOR_LINE_WINDOW]:
+        match = EDITOR_LINE.fullmatch(line)
+        if match:
+            return match[1]
+    return None
 
 
 def find_breadcrumb_section(head: list[str]) -> str | None:
@@ -489,7 +537,7 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
         content = densest_container(root)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
-    walker = BlockWalker(url)
+    walker = BlockWalker(url, skip_furniture=True)
     walker.walk(content)
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
@@ -497,20 +545,22 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     title = find_title(selector, metas, selectors.title)
     if not title:
         raise NotAnArticle("no title found")
-    head, _tail = page_lines(root, content, url)
+    head, tail = page_lines(root, content, url)
     attachments = attachments + [a for a in following_attachments(content, url)
                                  if a not in attachments]
-    line_date, line_source, line_author = find_meta_line_fields(head)
+    meta_line = find_meta_line(head)
     published = None
     if selectors.published_at:
         published = parse_datetime(" ".join(selector.css(selectors.published_at).getall()))
-    published = published or parse_datetime(metas.get("pubdate", "")) or line_date
+    published = published or parse_datetime(metas.get("pubdate", "")) or meta_line.published_at
     published = published or parse_datetime(metas.get("article:published_time", ""))
     return Extraction(
         title=title,
         published_at=published,
-        source=metas.get("contentsource") or line_source,
-        author=metas.get("author") or line_author,
+        source=metas.get("contentsource") or meta_line.source,
+        author=metas.get("author") or meta_line.author,
+        editor=find_editor_line(tail),
+        photographer=meta_line.photographer,
         section=metas.get("columnname") or find_breadcrumb_section(head),
         site_name=metas.get("sitename"),
         canonical_url=find_canonical(selector, metas, url),
@@ -521,20 +571,18 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
 
 
 def following_attachments(content: etree._Element, base_url: str) -> Iterator[Attachment]:
-    """Attachment links placed after the content container in the same article block."""
-    parent = content.getparent()
-    if parent is None:
-        return
-    after = False
-    for sibling in parent:
-        if sibling is content:
-            after = True
-            continue
-        if not after or not isinstance(sibling.tag, str):
-            continue
-        walker = BlockWalker(base_url)
-        walker.walk(sibling)
-        yield from walker.attachments
+    """Attachment links placed after the content container, within its article block
+    (VSB puts them after the content's wrapper, so two levels of ancestors are searched)."""
+    node: etree._Element | None = content
+    for _ in range(ATTACHMENT_SEARCH_LEVELS):
+        if node is None or node.tag in ("body", "html"):
+            return
+        for sibling in node.itersiblings():
+            if isinstance(sibling.tag, str):
+                walker = BlockWalker(base_url)
+                walker.walk(sibling)
+                yield from walker.attachments
+        node = node.getparent()
 
 
 def url_date(url: str) -> str | None:
@@ -582,8 +630,8 @@ def build_record(
         published_at=found.published_at or url_date(url) or date_hint,
         source=found.source,
         author=found.author,
-        editor=None,
-        photographer=None,
+        editor=found.editor,
+        photographer=found.photographer,
         body=body,
         images=found.images,
         attachments=found.attachments,

@@ -51,8 +51,8 @@ def resolve(sites_dir: Path, host: str, path: str) -> Path | None:
             if (target / name).is_file():
                 return target / name
         return None
-    name = target.name
-    if name.startswith("_") or name.endswith(".expected.json") or not target.is_file():
+    hidden = any(part.startswith("_") for part in target.relative_to(root).parts)
+    if hidden or target.name.endswith(".expected.json") or not target.is_file():
         return None
     return target
 
