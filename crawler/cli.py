@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from scrapy.exceptions import DropItem
 from scrapy.utils.project import get_project_settings
 
 from crawler.encoding import decode_page
@@ -46,7 +47,11 @@ def extract_command(args: argparse.Namespace) -> int:
         return 1
     # The project's own settings, wherever the command runs from.
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    record = apply_steps(record, record_steps(get_project_settings()))
+    try:
+        record = apply_steps(record, record_steps(get_project_settings()))
+    except DropItem as exc:
+        print(f"parknews extract: {path} is not an article page: {exc}", file=sys.stderr)
+        return 1
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0

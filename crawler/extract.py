@@ -92,6 +92,8 @@ AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
 PHOTOGRAPHER_LABEL = re.compile(r"(?:摄影|摄像|图片)\s*[:：]\s*")
 EDITOR_LINE = re.compile(r"[【\[]?(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s:：|｜】\]]{2,12})[】\]]?")
 EDITOR_LINE_WINDOW = 6
+NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
+PERSONAL_NAME = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf·]{2,5}")
 FIELD_END = re.compile(
     r"\s*(?:[|｜]|浏览|点击|阅读|访问|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
     r"|【|\[|分享|打印|$)"
@@ -471,10 +473,21 @@ def find_meta_line(head: list[str]) -> MetaLine:
         return MetaLine(
             published_at=published,
             source=labelled_value(line, SOURCE_LABEL),
-            author=labelled_value(line, AUTHOR_LABEL),
-            photographer=labelled_value(line, PHOTOGRAPHER_LABEL),
+            author=join_names(labelled_value(line, AUTHOR_LABEL)),
+            photographer=join_names(labelled_value(line, PHOTOGRAPHER_LABEL)),
         )
     return MetaLine()
+
+
+def join_names(value: str | None) -> str | None:
+    """Several personal names given in one field ("王珺 陈晓雯", "王珺，陈晓雯") as "王珺、陈晓雯";
+    anything that is not a list of names is left as it is."""
+    if not value:
+        return None
+    names = [n for n in NAME_SEPARATORS.split(value) if n]
+    if len(names) > 1 and all(PERSONAL_NAME.fullmatch(n) for n in names):
+        return "、".join(names)
+    return value
 
 
 def find_editor_line(tail: list[str]) -> str | None:
@@ -558,7 +571,7 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
         title=title,
         published_at=published,
         source=metas.get("contentsource") or meta_line.source,
-        author=metas.get("author") or meta_line.author,
+        author=join_names(metas.get("author")) or meta_line.author,
         editor=find_editor_line(tail),
         photographer=meta_line.photographer,
         section=metas.get("columnname") or find_breadcrumb_section(head),

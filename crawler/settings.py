@@ -32,7 +32,16 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.replay.RecordMiddleware": 960,
 }
 
-ITEM_PIPELINES: dict[str, int] = {}
+# Cleaning chain, in order: the body keeps the article alone (bylines and meta lines lifted
+# while their spacing still separates names), then one Unicode and script policy for every
+# text field.
+ITEM_PIPELINES = {
+    "pipelines.boilerplate.CleanBodyPipeline": 200,
+    "pipelines.normalise.NormalisePipeline": 300,
+}
+PARKNEWS_CLEAN_LEARN_TEMPLATES = True
+PARKNEWS_SCRIPT_KEEP_ORIGINAL = False
+PARKNEWS_SCRIPT_SITE_OVERRIDES: dict[str, str] = {}
 
 # Records: one JSONL file per run under PARKNEWS_OUTPUT_DIR/articles/, UTF-8, written aside and
 # renamed into place when the run closes (the spider sets FEEDS unless -o/-O or FEEDS is given).
@@ -48,3 +57,6 @@ PARKNEWS_REPLAY_ARCHIVE = ""
 PARKNEWS_RECORD_ARCHIVE = ""
 
 LOG_LEVEL = "INFO"
+
+# A cron job needs no control port listening on the machine.
+REMOTE_CONTROL_ENABLED = False

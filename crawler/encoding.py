@@ -1,0 +1,469 @@
+"""Decoding of page bytes to text: declared charsets checked, detection as a fallback, repair.
+
+`decode_page` follows browsers (BOM, then the HTTP header, then the meta prescan) through
+w3lib, which already maps GB2312/GBK to GB18030 and Big5 to Big5-HKSCS, and adds what the
+park sites need: a legacy declaration on a body that is valid UTF-8 is overruled; a
+declaration that does not decode the body (replacement or private-use characters) gives way
+to the other declaration, then to charset-normalizer; certain mojibake (UTF-8 read as
+Latin-1 or as GBK and saved again) is undone. Nothing raises on web input and nothing is
+dropped: characters that cannot be decoded stay as U+FFFD and are counted.
+
+`CharsetRepairMiddleware` is the downloader middleware that applies it to responses whose
+text Scrapy decoded badly.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from charset_normalizer import from_bytes
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+    to_unicode,
+)
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+Declared = Literal["bom", "header", "meta", "none"]
+
+# Tunable numbers, in one place.
+UTF8_MIN_SEQUENCES = 4
+"""Multi-byte UTF-8 sequences a body needs before its UTF-8 validity overrules a declaration."""
+PUA_MIN_CHARS = 3
+"""Private-use characters that make a decoding suspect (one rare name glyph is normal)..."""
+PUA_MAX_SHARE = 0.01
+"""...when they are also more than this share of the non-ASCII characters."""
+GBK_MOJIBAKE_MIN_CHARS = 3
+"""Length of a run of characters before it is tried as UTF-8 bytes read as GBK."""
+GBK_MOJIBAKE_MIN_EXTENDED = 0.25
+"""Share of a run outside GB2312 that mojibake shows (UTF-8 bytes land in GBK's rare rows)."""
+GBK_MOJIBAKE_MIN_COMMON = 0.8
+"""Share of a repair's characters that must be frequent ones (real text, not chance)."""
+FALLBACK_ENCODINGS = ("gb18030", "big5hkscs")
+"""Tried after detection when nothing declared decodes the body: the park sites' charsets."""
+WESTERN_DEFAULTS = frozenset({"cp1252", "iso8859-1", "ascii"})
+"""Header charsets that servers send by default, overruled by a CJK meta declaration."""
+CJK_ENCODINGS = frozenset({"gb18030", "big5hkscs", "big5", "cp950", "utf-8"})
+
+_UTF8 = "utf-8"
+_UTF8_REPLACEMENT = b"\xef\xbf\xbd"
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+_UTF8_LEAD = re.compile(b"[\xc2-\xf4]")
+_CP1252_CONTINUATION = (
+    "[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    "\u20ac\u2122]"
+)
+"""Characters that bytes 0x80-0xBF become in Latin-1 or cp1252."""
+_LATIN1_MOJIBAKE = re.compile(
+    f"(?:[\u00c2-\u00df]{_CP1252_CONTINUATION}|[\u00e0-\u00ef]{_CP1252_CONTINUATION}{{2}}"
+    f"|[\u00f0-\u00f4]{_CP1252_CONTINUATION}{{3}})+"
+)
+_GBK_RUN = re.compile(
+    f"[\u00a4-\u00fc\u0391-\u0451\u2010-\u2642\u2e80-\u9fff\ue000-\ufa2d\ufe30-\ufe6b"
+    f"\uff01-\uffe5]{{{GBK_MOJIBAKE_MIN_CHARS},}}"
+)
+_CJK_RESULT = re.compile(
+    "[\u00b7\u2010-\u2027\u2030-\u203b\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+    "\U00020000-\U0003ffff]+"
+)
+
+
+@dataclass(frozen=True)
+class DecodedPage:
+    """A page's text and how it was obtained."""
+
+    text: str
+    """The page as text, BOM removed."""
+    encoding: str
+    """Python codec name of the encoding used, e.g. "gb18030", "utf-8", "big5hkscs"."""
+    declared: Declared
+    """Where that encoding came from: "bom", "header", "meta", or "none" when detected."""
+    replacement_chars: int
+    """U+FFFD characters in `text`: bytes that no candidate encoding could decode."""
+    private_use_chars: int
+    """Private-use characters in `text` (a site's own glyphs, or a wrong encoding)."""
+    repaired: list[str] = field(default_factory=list)
+    """What was done beyond decoding with the first declaration, one line each."""
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    encoding: str
+    source: Declared
+    text: str
+    errors: int
+    private_use: int
+
+    @property
+    def clean(self) -> bool:
+        if self.errors:
+            return False
+        if self.encoding == _UTF8 or self.private_use < PUA_MIN_CHARS:
+            # valid UTF-8 is never an accident, so its private-use characters are content
+            return True
+        return self.private_use <= PUA_MAX_SHARE * len(_NON_ASCII.findall(self.text))
+
+    @property
+    def badness(self) -> int:
+        return self.errors + self.private_use
+
+
+def _attempt(body: bytes, encoding: str, source: Declared) -> _Attempt:
+    text = to_unicode(body, encoding)
+    errors = text.count("\ufffd")
+    if encoding == _UTF8:
+        errors -= body.count(_UTF8_REPLACEMENT)
+    return _Attempt(encoding, source, text, errors, len(_PRIVATE_USE.findall(text)))
+
+
+def meta_encoding(body: bytes) -> str | None:
+    """The encoding a meta tag or XML declaration of `body` names, as a browser reads it."""
+    encoding = html_body_declared_encoding(body)
+    if encoding is not None and encoding.startswith(("utf-16", "utf-32")):
+        return _UTF8  # a byte-readable declaration cannot be UTF-16 (WHATWG prescan)
+    return encoding
+
+
+def is_utf8_text(body: bytes, min_sequences: int = UTF8_MIN_SEQUENCES) -> bool:
+    """True when `body` is valid UTF-8 holding at least `min_sequences` multi-byte ones."""
+    try:
+        body.decode(_UTF8)
+    except UnicodeDecodeError:
+        return False
+    return len(_UTF8_LEAD.findall(body)) >= min_sequences
+
+
+def _utf8_prefix(data: bytes) -> bool:
+    """True when `data` can begin a UTF-8 text (a sequence cut at the end is allowed)."""
+    try:
+        codecs.getincrementaldecoder(_UTF8)().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(body: bytes) -> str | None:
+    """charset-normalizer's best guess for `body`, as a w3lib-resolved codec name."""
+    best = from_bytes(body).best()
+    return resolve_encoding(best.encoding) if best is not None else None
+
+
+def _choose(
+    body: bytes, header: str | None, meta: str | None, hint: str | None, repaired: list[str]
+) -> _Attempt:
+    declared: list[tuple[str, Declared]] = []
+    if header:
+        declared.append((header, "header"))
+    if meta and meta != header:
+        declared.append((meta, "meta"))
+    if header in WESTERN_DEFAULTS and meta in CJK_ENCODINGS:
+        declared.reverse()  # a server's default Latin-1 loses to the page's own CJK meta
+        repaired.append(f"header charset {header} taken for a server default; meta {meta} used")
+
+    if declared and all(enc != _UTF8 for enc, _ in declared) and is_utf8_text(body):
+        names = " and ".join(f"{source} {enc}" for enc, source in declared)
+        repaired.append(f"{names} overruled: the body is valid UTF-8")
+        return _attempt(body, _UTF8, "none")
+
+    attempts: list[_Attempt] = []
+    for encoding, source in declared:
+        attempt = _attempt(body, encoding, source)
+        if attempt.clean:
+            if attempts:
+                repaired.append(
+                    f"{attempts[0].source} charset {attempts[0].encoding} does not decode the"
+                    f" body; {source} {encoding} used"
+                )
+            return attempt
+        attempts.append(attempt)
+
+    if not declared and is_utf8_text(body, min_sequences=0):
+        return _attempt(body, _UTF8, "none")  # ASCII, or UTF-8: what browsers' sniffers say
+
+    def candidates() -> Iterator[str | None]:
+        yield hint
+        yield detect_encoding(body)
+        yield from FALLBACK_ENCODINGS
+
+    tried = {a.encoding for a in attempts}
+    for candidate in candidates():
+        if candidate is None or candidate in tried:
+            continue
+        tried.add(candidate)
+        attempt = _attempt(body, candidate, "none")
+        if attempt.clean:
+            _explain_fallback(attempts, attempt, repaired)
+            return attempt
+        attempts.append(attempt)
+
+    best = min(attempts, key=lambda a: a.badness)  # min keeps the earliest of equals
+    _explain_fallback(attempts, best, repaired)
+    return best
+
+
+def _explain_fallback(attempts: list[_Attempt], chosen: _Attempt, repaired: list[str]) -> None:
+    failed = [a for a in attempts if a.source != "none"]
+    if any(a is chosen for a in attempts):
+        repaired.append(f"no encoding decodes the body without loss; {chosen.source}"
+                        f" {chosen.encoding} kept")
+    elif failed:
+        names = ", ".join(f"{a.source} {a.encoding}" for a in failed)
+        repaired.append(f"{names} did not decode the body; {chosen.encoding} used")
+    else:
+        repaired.append(f"no charset declared; {chosen.encoding} detected")
+
+
+def _latin1_bytes(run: str) -> bytes:
+    return b"".join(
+        bytes([ord(ch)]) if ord(ch) < 0x100 else ch.encode("cp1252") for ch in run
+    )
+
+
+def repair_latin1_mojibake(text: str) -> tuple[str, int]:
+    """Undo UTF-8 text that was read as Latin-1/cp1252 ("å›­åŒº" → "园区"); runs repaired.
+
+    Only whole UTF-8 sequences spelled in Latin-1/cp1252 characters are replaced, and only
+    when their bytes decode: ordinary Latin text never forms such sequences, and a sequence
+    that lost a byte (U+FFFD after it) stays as it is.
+    """
+    if not _LATIN1_MOJIBAKE.search(text):
+        return text, 0
+    count = 0
+
+    def repair(match: re.Match[str]) -> str:
+        nonlocal count
+        try:
+            fixed = _latin1_bytes(match.group()).decode(_UTF8)
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return match.group()
+        count += 1
+        return fixed
+
+    return _LATIN1_MOJIBAKE.sub(repair, text), count
+
+
+def _outside_gb2312_share(run: str) -> float:
+    """Share of `run` (no ASCII in it) that GB2312 cannot encode."""
+    return run.encode("gb2312", "replace").count(b"?") / len(run)
+
+
+def _is_common_char(ch: str) -> bool:
+    """True for characters of GB2312 or of Big5's frequent level (text, not noise)."""
+    if ch < "\u2e80":
+        return True
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return True
+    try:
+        return ch.encode("big5")[0] <= 0xC6
+    except UnicodeEncodeError:
+        return False
+
+
+def _mostly_common(text: str) -> bool:
+    return sum(map(_is_common_char, text)) >= GBK_MOJIBAKE_MIN_COMMON * len(text)
+
+
+def _utf8_segment_end(run: str, start: int) -> int:
+    """End of the longest run[start:end] whose GB18030 bytes are whole UTF-8 characters.
+
+    Returns `start` when the bytes cannot even begin a UTF-8 text.
+    """
+    if not _utf8_prefix(run[start:start + 8].encode("gb18030")):
+        return start
+    data = run[start:].encode("gb18030")
+    try:
+        data.decode(_UTF8)
+    except UnicodeDecodeError as exc:
+        limit = exc.start
+    else:
+        return len(run)
+    end, offset = start, 0
+    for index in range(start, len(run)):
+        offset += len(run[index].encode("gb18030"))
+        if offset > limit:
+            break
+        if offset == limit or not 0x80 <= data[offset] <= 0xBF:
+            end = index + 1
+    return end
+
+
+def _repair_gbk_run(run: str) -> tuple[str, int]:
+    if _outside_gb2312_share(run) < GBK_MOJIBAKE_MIN_EXTENDED:
+        return run, 0  # genuine Simplified text ends here
+    pieces: list[str] = []
+    count = 0
+    kept_from = index = 0
+    while index <= len(run) - GBK_MOJIBAKE_MIN_CHARS:
+        end = _utf8_segment_end(run, index)
+        segment = run[index:end]
+        if len(segment) >= GBK_MOJIBAKE_MIN_CHARS:
+            fixed = segment.encode("gb18030").decode(_UTF8)
+            if (_CJK_RESULT.fullmatch(fixed) and _mostly_common(fixed)
+                    and _outside_gb2312_share(segment) >= GBK_MOJIBAKE_MIN_EXTENDED):
+                pieces += [run[kept_from:index], fixed]
+                count += 1
+                kept_from = index = end
+                continue
+        index += 1
+    pieces.append(run[kept_from:])
+    return "".join(pieces), count
+
+
+def repair_gbk_mojibake(text: str) -> tuple[str, int]:
+    """Undo UTF-8 text that was read as GBK ("鍥尯" → "园区"); segments repaired.
+
+    Within a run of GBK-range characters, a segment of at least GBK_MOJIBAKE_MIN_CHARS
+    is replaced only when its GB18030 bytes are whole, valid UTF-8 characters that are
+    all CJK and mostly frequent ones (GB2312 or Big5 level 1; GBK_MOJIBAKE_MIN_COMMON),
+    and when at least GBK_MOJIBAKE_MIN_EXTENDED of it lies outside GB2312, as
+    UTF-8 bytes read as GBK always do. Where the misreading lost a byte (U+FFFD, an odd
+    byte count) the characters around the loss stay as they are: nothing is guessed.
+    """
+    count = 0
+
+    def repair(match: re.Match[str]) -> str:
+        nonlocal count
+        fixed, repaired = _repair_gbk_run(match.group())
+        count += repaired
+        return fixed
+
+    return _GBK_RUN.sub(repair, text), count
+
+
+def decode_page(body: bytes, content_type: str | None, *, hint: str | None = None) -> DecodedPage:
+    """Decode a page's bytes given its Content-Type header (None when absent).
+
+    Order: a BOM decides alone. Otherwise a body that is valid UTF-8 is UTF-8 whatever a
+    legacy declaration says; else the header charset, then the meta one (a header that is
+    a server's Latin-1 default goes after a CJK meta), each used when it decodes the body
+    without replacement characters and without a run of private-use characters; else
+    `hint` (a site's known charset), charset-normalizer's guess, GB18030 and Big5-HKSCS
+    in that order; else whichever attempt lost least. Then certain mojibake is repaired.
+    """
+    repaired: list[str] = []
+    header = http_content_type_encoding(content_type)
+    meta = meta_encoding(body)
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding is not None and bom is not None:
+        others = {enc for enc in (header, meta) if enc and enc != bom_encoding}
+        if others:
+            repaired.append(f"BOM {bom_encoding} overrides declared {', '.join(sorted(others))}")
+        chosen = _attempt(body[len(bom):], bom_encoding, "bom")
+    else:
+        resolved_hint = resolve_encoding(hint) if hint else None
+        chosen = _choose(body, header, meta, resolved_hint, repaired)
+
+    text = chosen.text
+    text, latin1_runs = repair_latin1_mojibake(text)
+    if latin1_runs:
+        repaired.append(f"repaired {latin1_runs} runs of UTF-8 read as Latin-1")
+    text, gbk_runs = repair_gbk_mojibake(text)
+    if gbk_runs:
+        repaired.append(f"repaired {gbk_runs} runs of UTF-8 read as GBK")
+    return DecodedPage(
+        text=text,
+        encoding=chosen.encoding,
+        declared=chosen.source,
+        replacement_chars=text.count("\ufffd"),
+        private_use_chars=len(_PRIVATE_USE.findall(text)),
+        repaired=repaired,
+    )
+
+
+def redecode_reasons(text: str, body: bytes, content_type: str | None) -> list[str]:
+    """Why Scrapy's decoding `text` of `body` needs a second look (empty when it does not).
+
+    Reasons: "replacement" (U+FFFD in the text), "private_use" (private-use characters),
+    "header_meta_mismatch", "utf8_body" (a legacy charset declared on a valid UTF-8 body)
+    and "mojibake" (UTF-8 read as Latin-1 or GBK).
+    """
+    reasons = []
+    if "\ufffd" in text:
+        reasons.append("replacement")
+    if _PRIVATE_USE.search(text):
+        reasons.append("private_use")
+    if read_bom(body)[0] is None:
+        header = http_content_type_encoding(content_type)
+        meta = meta_encoding(body)
+        if header and meta and header != meta:
+            reasons.append("header_meta_mismatch")
+        declared = header or meta
+        if declared and declared != _UTF8 and is_utf8_text(body):
+            reasons.append("utf8_body")
+    if repair_latin1_mojibake(text)[1] or repair_gbk_mojibake(text)[1]:
+        reasons.append("mojibake")
+    return reasons
+
+
+class CharsetRepairMiddleware:
+    """Re-decodes HTML responses that Scrapy decoded badly, with `decode_page`.
+
+    A response whose text holds U+FFFD or private-use characters, whose header and meta
+    charsets disagree, whose legacy declaration sits on a UTF-8 body or whose text shows
+    mojibake is decoded again; when that changes the text, the response is replaced by one
+    whose body is that text in UTF-8 (encoding "utf-8"; the meta tag in the body is left
+    as it was, so read `response.text`, not the raw body). Must run after
+    HttpCompressionMiddleware (order below 590).
+
+    Setting: ``PARKNEWS_CHARSET_REPAIR_ENABLED`` (default True).
+    Stats: ``parknews/charset/checked``, ``.../reason/<reason>``, ``.../redecoded``,
+    ``.../lossy`` (pages still holding U+FFFD) and ``.../replacement_chars``.
+    """
+
+    def __init__(self, stats: StatsCollector | None = None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CharsetRepairMiddleware:
+        if not crawler.settings.getbool("PARKNEWS_CHARSET_REPAIR_ENABLED", True):
+            raise NotConfigured("PARKNEWS_CHARSET_REPAIR_ENABLED is off")
+        return cls(crawler.stats)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not isinstance(response, HtmlResponse):
+            return response
+        self._inc("checked")
+        content_type = response.headers.get(b"Content-Type")
+        header = content_type.decode("latin-1") if content_type else None
+        reasons = redecode_reasons(response.text, response.body, header)
+        if not reasons:
+            return response
+        for reason in reasons:
+            self._inc(f"reason/{reason}")
+        page = decode_page(response.body, header)
+        if page.replacement_chars:
+            self._inc("lossy")
+            self._inc("replacement_chars", page.replacement_chars)
+            logger.warning("%d undecodable characters in %s (%s)",
+                           page.replacement_chars, response.url, page.encoding)
+        if page.text == response.text:
+            return response
+        self._inc("redecoded")
+        logger.info("Re-decoded %s as %s: %s", response.url, page.encoding,
+                    "; ".join(page.repaired) or ", ".join(reasons))
+        return response.replace(body=page.text.encode(_UTF8), encoding=_UTF8)
+
+    def _inc(self, name: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"parknews/charset/{name}", count)
