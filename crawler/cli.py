@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from scrapy.exceptions import DropItem
-from scrapy.utils.project import get_project_settings
-
-from crawler.encoding import decode_page
-from crawler.extract import NotAnArticle, build_record
-from crawler.sites import SITES, generic_profile
-from pipelines import apply_steps, record_steps
+from crawler.extract import NotAnArticle
+from crawler.offline import PageProcessor
+from crawler.sites import SITES
 
 
 def extract_command(args: argparse.Namespace) -> int:
@@ -23,12 +18,7 @@ def extract_command(args: argparse.Namespace) -> int:
     if not args.url.startswith(("http://", "https://")):
         print(f"parknews extract: --url must be an http(s) URL, got {args.url!r}", file=sys.stderr)
         return 2
-    if args.site is None:
-        profile = next((p for p in SITES.values() if p.owns_url(args.url)), None)
-        profile = profile or generic_profile(args.url)
-    elif args.site in SITES:
-        profile = SITES[args.site]
-    else:
+    if args.site is not None and args.site not in SITES:
         print(
             f"parknews extract: unknown site {args.site!r}; valid sites: {', '.join(SITES)}",
             file=sys.stderr,
@@ -39,17 +29,9 @@ def extract_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"parknews extract: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
-    page = decode_page(raw, None)
     try:
-        record = build_record(page.text, args.url, profile).to_dict()
+        record = PageProcessor().record(raw, args.url, site=args.site)
     except NotAnArticle as exc:
-        print(f"parknews extract: {path} is not an article page: {exc}", file=sys.stderr)
-        return 1
-    # The project's own settings, wherever the command runs from.
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    try:
-        record = apply_steps(record, record_steps(get_project_settings()))
-    except DropItem as exc:
         print(f"parknews extract: {path} is not an article page: {exc}", file=sys.stderr)
         return 1
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)

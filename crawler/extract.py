@@ -98,7 +98,9 @@ FIELD_END = re.compile(
     r"\s*(?:[|｜]|浏览|点击|阅读|访问|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
     r"|【|\[|分享|打印|$)"
 )
-BREADCRUMB_LABEL = re.compile(r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?")
+BREADCRUMB_LABEL = re.compile(
+    r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?"
+)
 BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|›|→|/|＞)\s*")
 BREADCRUMB_TAIL_WORDS = frozenset({"正文", "详情", "内容", "文章", "详细"})
 TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|-{1,2}|—)\s*")

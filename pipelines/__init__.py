@@ -7,7 +7,6 @@ A pipeline whose work depends on the record alone exposes `process_record(record
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from scrapy.settings import BaseSettings
@@ -22,23 +21,23 @@ class RecordStep(Protocol):
     def process_record(self, record: Record) -> Record: ...
 
 
-def record_steps(settings: BaseSettings) -> list[Callable[[Record], Record]]:
+def record_steps(settings: BaseSettings) -> list[RecordStep]:
     """The `process_record` of each configured item pipeline that has one, in pipeline order."""
     configured = settings.getwithbase("ITEM_PIPELINES")
     ordered = sorted(
         ((order, path) for path, order in configured.items() if order is not None),
         key=lambda pair: pair[0],
     )
-    steps: list[Callable[[Record], Record]] = []
+    steps: list[RecordStep] = []
     for _, path in ordered:
         cls = load_object(path)
         if hasattr(cls, "process_record") and hasattr(cls, "from_settings"):
-            steps.append(cls.from_settings(settings).process_record)
+            steps.append(cls.from_settings(settings))
     return steps
 
 
-def apply_steps(record: Record, steps: list[Callable[[Record], Record]]) -> Record:
-    """Run `record` through `steps` in order."""
+def apply_steps(record: Record, steps: list[RecordStep]) -> Record:
+    """Run `record` through the `process_record` of each step, in order."""
     for step in steps:
-        record = step(record)
+        record = step.process_record(record)
     return record

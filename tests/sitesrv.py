@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -177,12 +178,12 @@ def crawl_env(proxy: str) -> dict[str, str]:
 
 def record_demo(archive: Path) -> None:
     """Crawl the fixture sites through the server and record every exchange into `archive`."""
-    with serve() as proxy:
+    with serve() as proxy, tempfile.TemporaryDirectory() as output:
         command = [
             sys.executable, "-m", "scrapy", "crawl", "parknews",
             "-s", f"PARKNEWS_RECORD_ARCHIVE={archive}",
             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", "PARKNEWS_OUTPUT_DIR=" + str(archive.parent / "_recording_output"),
+            "-s", f"PARKNEWS_OUTPUT_DIR={output}",
             "-s", "LOG_LEVEL=WARNING",
         ]
         subprocess.run(command, cwd=REPO, env=crawl_env(proxy), check=True)

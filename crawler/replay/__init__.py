@@ -80,7 +80,7 @@ class WarcIndex:
                 self._by_key[key] = found
 
     def __len__(self) -> int:
-        return len(self._by_url)
+        return max(len(self._by_key), len(self._by_url))
 
     def find(self, method: str, url: str, body: bytes) -> ArchivedResponse | None:
         """The archived answer to a request: by method+URL+body, else a GET by URL alone."""
@@ -116,7 +116,7 @@ class ReplayMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
         path = crawler.settings.get("PARKNEWS_REPLAY_ARCHIVE")
         if not path:
-            raise NotConfigured("PARKNEWS_REPLAY_ARCHIVE is not set")
+            raise NotConfigured  # no message: Scrapy would log an unset option as a warning
         assert crawler.stats is not None
         return cls(Path(path), crawler.stats)
 
@@ -156,7 +156,7 @@ class RecordMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RecordMiddleware:
         path = crawler.settings.get("PARKNEWS_RECORD_ARCHIVE")
         if not path:
-            raise NotConfigured("PARKNEWS_RECORD_ARCHIVE is not set")
+            raise NotConfigured
         middleware = cls(Path(path))
         from scrapy import signals
 

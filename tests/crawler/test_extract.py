@@ -5,22 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from scrapy.utils.project import get_project_settings
 
-from crawler.encoding import decode_page
 from crawler.extract import NotAnArticle, build_record, extract, parse_datetime
-from crawler.sites import SITES, generic_profile
-from pipelines import apply_steps, record_steps
+from crawler.offline import PageProcessor
+from crawler.sites import generic_profile
 from tests.conftest import assert_valid_record, golden_differences, golden_records, page_file
 
 GOLDEN = golden_records()
 
 
+PROCESSOR = PageProcessor()
+
+
 def record_of_page(expected: dict[str, Any]) -> dict[str, Any]:
     raw = page_file(expected).read_bytes()
-    html = decode_page(raw, None).text
-    record = build_record(html, expected["url"], SITES[expected["site"]]).to_dict()
-    return apply_steps(record, record_steps(get_project_settings()))
+    return PROCESSOR.record(raw, expected["url"], site=expected["site"])
 
 
 @pytest.mark.parametrize("url", sorted(GOLDEN))
