@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import TYPE_CHECKING, Literal
 
 from charset_normalizer import from_bytes
@@ -49,7 +50,9 @@ PUA_MIN_CHARS = 3
 PUA_MAX_SHARE = 0.01
 """...when they are also more than this share of the non-ASCII characters."""
 GBK_MOJIBAKE_MIN_CHARS = 3
-"""Length of a run of characters before it is tried as UTF-8 bytes read as GBK."""
+"""Length of a run of characters (between tags or ASCII) repaired as UTF-8 read as GBK..."""
+GBK_MOJIBAKE_MIN_SEGMENT = 6
+"""...and of a segment repaired inside a longer run, where chance alignment is likelier."""
 GBK_MOJIBAKE_MIN_EXTENDED = 0.25
 """Share of a run outside GB2312 that mojibake shows (UTF-8 bytes land in GBK's rare rows)."""
 GBK_MOJIBAKE_MIN_COMMON = 0.8
@@ -150,15 +153,6 @@ def is_utf8_text(body: bytes, min_sequences: int = UTF8_MIN_SEQUENCES) -> bool:
     return len(_UTF8_LEAD.findall(body)) >= min_sequences
 
 
-def _utf8_prefix(data: bytes) -> bool:
-    """True when `data` can begin a UTF-8 text (a sequence cut at the end is allowed)."""
-    try:
-        codecs.getincrementaldecoder(_UTF8)().decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def detect_encoding(body: bytes) -> str | None:
     """charset-normalizer's best guess for `body`, as a w3lib-resolved codec name."""
     best = from_bytes(body).best()
@@ -221,8 +215,9 @@ def _choose(
 def _explain_fallback(attempts: list[_Attempt], chosen: _Attempt, repaired: list[str]) -> None:
     failed = [a for a in attempts if a.source != "none"]
     if any(a is chosen for a in attempts):
-        repaired.append(f"no encoding decodes the body without loss; {chosen.source}"
-                        f" {chosen.encoding} kept")
+        repaired.append(
+            f"no encoding decodes the body without loss; {chosen.source} {chosen.encoding} kept"
+        )
     elif failed:
         names = ", ".join(f"{a.source} {a.encoding}" for a in failed)
         repaired.append(f"{names} did not decode the body; {chosen.encoding} used")
@@ -231,9 +226,7 @@ def _explain_fallback(attempts: list[_Attempt], chosen: _Attempt, repaired: list
 
 
 def _latin1_bytes(run: str) -> bytes:
-    return b"".join(
-        bytes([ord(ch)]) if ord(ch) < 0x100 else ch.encode("cp1252") for ch in run
-    )
+    return b"".join(bytes([ord(ch)]) if ord(ch) < 0x100 else ch.encode("cp1252") for ch in run)
 
 
 def repair_latin1_mojibake(text: str) -> tuple[str, int]:
@@ -284,43 +277,55 @@ def _mostly_common(text: str) -> bool:
     return sum(map(_is_common_char, text)) >= GBK_MOJIBAKE_MIN_COMMON * len(text)
 
 
-def _utf8_segment_end(run: str, start: int) -> int:
-    """End of the longest run[start:end] whose GB18030 bytes are whole UTF-8 characters.
+def _gb18030_offsets(run: str, data: bytes) -> list[int]:
+    """Byte offset in `data` (the GB18030 bytes of `run`) where each character starts, and
+    the end."""
+    if len(data) == 2 * len(run):  # the usual case: all two-byte characters
+        return list(range(0, len(data) + 1, 2))
+    return [0, *accumulate(len(ch.encode("gb18030")) for ch in run)]
 
-    Returns `start` when the bytes cannot even begin a UTF-8 text.
-    """
-    if not _utf8_prefix(run[start:start + 8].encode("gb18030")):
-        return start
-    data = run[start:].encode("gb18030")
+
+def _utf8_segment_end(data: bytes, offsets: list[int], start: int) -> int:
+    """Index of the character that ends the longest segment from character `start` whose
+    bytes are whole UTF-8 characters, or `start` when none begins there."""
+    first = offsets[start]
+    if not (0xC2 <= data[first] <= 0xF4 and 0x80 <= data[first + 1] <= 0xBF):
+        return start  # not a UTF-8 lead byte and continuation: genuine text ends here
     try:
-        data.decode(_UTF8)
+        codecs.decode(memoryview(data)[first:], _UTF8)
     except UnicodeDecodeError as exc:
-        limit = exc.start
+        limit = first + exc.start
     else:
-        return len(run)
-    end, offset = start, 0
-    for index in range(start, len(run)):
-        offset += len(run[index].encode("gb18030"))
+        return len(offsets) - 1
+    end = start
+    for index in range(start + 1, len(offsets)):
+        offset = offsets[index]
         if offset > limit:
             break
         if offset == limit or not 0x80 <= data[offset] <= 0xBF:
-            end = index + 1
+            end = index
     return end
 
 
 def _repair_gbk_run(run: str) -> tuple[str, int]:
     if _outside_gb2312_share(run) < GBK_MOJIBAKE_MIN_EXTENDED:
         return run, 0  # genuine Simplified text ends here
+    data = run.encode("gb18030")
+    offsets = _gb18030_offsets(run, data)
     pieces: list[str] = []
     count = 0
     kept_from = index = 0
     while index <= len(run) - GBK_MOJIBAKE_MIN_CHARS:
-        end = _utf8_segment_end(run, index)
-        segment = run[index:end]
-        if len(segment) >= GBK_MOJIBAKE_MIN_CHARS:
-            fixed = segment.encode("gb18030").decode(_UTF8)
-            if (_CJK_RESULT.fullmatch(fixed) and _mostly_common(fixed)
-                    and _outside_gb2312_share(segment) >= GBK_MOJIBAKE_MIN_EXTENDED):
+        end = _utf8_segment_end(data, offsets, index)
+        whole = index == 0 and end == len(run)
+        if end - index >= (GBK_MOJIBAKE_MIN_CHARS if whole else GBK_MOJIBAKE_MIN_SEGMENT):
+            segment = run[index:end]
+            fixed = data[offsets[index] : offsets[end]].decode(_UTF8)
+            if (
+                _CJK_RESULT.fullmatch(fixed)
+                and _mostly_common(fixed)
+                and _outside_gb2312_share(segment) >= GBK_MOJIBAKE_MIN_EXTENDED
+            ):
                 pieces += [run[kept_from:index], fixed]
                 count += 1
                 kept_from = index = end
@@ -369,7 +374,7 @@ def decode_page(body: bytes, content_type: str | None, *, hint: str | None = Non
         others = {enc for enc in (header, meta) if enc and enc != bom_encoding}
         if others:
             repaired.append(f"BOM {bom_encoding} overrides declared {', '.join(sorted(others))}")
-        chosen = _attempt(body[len(bom):], bom_encoding, "bom")
+        chosen = _attempt(body[len(bom) :], bom_encoding, "bom")
     else:
         resolved_hint = resolve_encoding(hint) if hint else None
         chosen = _choose(body, header, meta, resolved_hint, repaired)
@@ -455,13 +460,21 @@ class CharsetRepairMiddleware:
         if page.replacement_chars:
             self._inc("lossy")
             self._inc("replacement_chars", page.replacement_chars)
-            logger.warning("%d undecodable characters in %s (%s)",
-                           page.replacement_chars, response.url, page.encoding)
+            logger.warning(
+                "%d undecodable characters in %s (%s)",
+                page.replacement_chars,
+                response.url,
+                page.encoding,
+            )
         if page.text == response.text:
             return response
         self._inc("redecoded")
-        logger.info("Re-decoded %s as %s: %s", response.url, page.encoding,
-                    "; ".join(page.repaired) or ", ".join(reasons))
+        logger.info(
+            "Re-decoded %s as %s: %s",
+            response.url,
+            page.encoding,
+            "; ".join(page.repaired) or ", ".join(reasons),
+        )
         return response.replace(body=page.text.encode(_UTF8), encoding=_UTF8)
 
     def _inc(self, name: str, count: int = 1) -> None:

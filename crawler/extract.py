@@ -51,18 +51,77 @@ TITLE_CANDIDATES = (
     "[class*=title]",
 )
 SKIPPED_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "iframe", "object", "select", "button",
-     "input", "textarea", "option", "svg", "head"}
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "select",
+        "button",
+        "input",
+        "textarea",
+        "option",
+        "svg",
+        "head",
+    }
 )
 BLOCK_TAGS = frozenset(
-    {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "tbody",
-     "thead", "blockquote", "pre", "section", "article", "dl", "dt", "dd", "center", "figure",
-     "figcaption", "form", "header", "footer", "main", "aside", "nav", "hr", "address", "body",
-     "caption"}
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "tbody",
+        "thead",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "dl",
+        "dt",
+        "dd",
+        "center",
+        "figure",
+        "figcaption",
+        "form",
+        "header",
+        "footer",
+        "main",
+        "aside",
+        "nav",
+        "hr",
+        "address",
+        "body",
+        "caption",
+    }
 )
 ATTACHMENT_EXTENSIONS = (
-    ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".zip", ".rar", ".7z", ".wps",
-    ".ofd", ".csv", ".txt", ".et",
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".zip",
+    ".rar",
+    ".7z",
+    ".wps",
+    ".ofd",
+    ".csv",
+    ".txt",
+    ".et",
 )
 ATTACHMENT_LABEL = re.compile(r"^(?:相关)?附件\s*\d*\s*[:：]\s*")
 FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
@@ -103,6 +162,10 @@ BREADCRUMB_LABEL = re.compile(
 )
 BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|›|→|/|＞)\s*")
 BREADCRUMB_TAIL_WORDS = frozenset({"正文", "详情", "内容", "文章", "详细"})
+CJK_WRAP = re.compile(
+    r"(?<=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])[ \t\r]*\n\s*"
+    r"(?=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])"
+)
 TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|-{1,2}|—)\s*")
 
 
@@ -156,7 +219,9 @@ def parse_datetime(text: str) -> str | None:
 
 
 def clean_inline(text: str) -> str:
-    """Collapse runs of whitespace (including U+3000 and NBSP) to one space and trim."""
+    """Drop line wraps of the HTML source between Chinese characters, collapse other runs of
+    whitespace (including U+3000 and NBSP) to one space, and trim."""
+    text = CJK_WRAP.sub("", text)
     return re.sub(r"[\s\u3000\xa0]+", " ", text).strip()
 
 
@@ -269,8 +334,9 @@ class BlockWalker:
         if text:
             linked = clean_inline("".join(self._line_links))
             attachment_only = bool(linked) and bool(
-                re.fullmatch(r"(?:附件\s*\d*\s*[:：]?\s*)?[【\[]?" + re.escape(linked) + r"[】\]]?",
-                             text)
+                re.fullmatch(
+                    r"(?:附件\s*\d*\s*[:：]?\s*)?[【\[]?" + re.escape(linked) + r"[】\]]?", text
+                )
             )
             self.blocks.append(Block(text, self._centered, self._caption, attachment_only))
         self._line = []
@@ -352,8 +418,10 @@ class BlockWalker:
             caption: str | None = alt or None
             if position < len(self.blocks):
                 after = self.blocks[position]
-                looks_like_caption = after.caption or CAPTION_START.match(after.text) or (
-                    after.centered and len(after.text) <= MAX_CAPTION_CHARS
+                looks_like_caption = (
+                    after.caption
+                    or CAPTION_START.match(after.text)
+                    or (after.centered and len(after.text) <= MAX_CAPTION_CHARS)
                 )
                 if looks_like_caption and len(after.text) <= MAX_CAPTION_CHARS:
                     caption = after.text
@@ -383,7 +451,7 @@ def densest_container(root: etree._Element) -> etree._Element | None:
     for node in root.iter("p", "div", "td", "li", "section"):
         if not is_visible(node):
             continue
-        own = clean_inline("".join(node.xpath("text()")))
+        own = clean_inline((node.text or "") + "".join(c.tail or "" for c in node))
         if len(own) < 10:
             continue
         score = 1.0 + own.count("，") + own.count("。") + own.count(",") + len(own) / 100
@@ -433,7 +501,7 @@ def labelled_value(line: str, label: re.Pattern[str]) -> str | None:
     match = label.search(line)
     if match is None:
         return None
-    rest = line[match.end():]
+    rest = line[match.end() :]
     end = FIELD_END.search(rest)
     value = rest[: end.start()] if end else rest
     value = value.strip(" :：|｜")
@@ -469,7 +537,7 @@ def find_meta_line(head: list[str]) -> MetaLine:
         date_label = DATE_LABEL.search(line)
         if len(line) > 200 or date_label is None:
             continue
-        published = parse_datetime(line[date_label.end():])
+        published = parse_datetime(line[date_label.end() :])
         if published is None:
             continue
         return MetaLine(
@@ -507,7 +575,7 @@ def find_breadcrumb_section(head: list[str]) -> str | None:
         label = BREADCRUMB_LABEL.match(line)
         if label is None:
             continue
-        steps = [s for s in BREADCRUMB_SPLIT.split(line[label.end():]) if s.strip()]
+        steps = [s for s in BREADCRUMB_SPLIT.split(line[label.end() :]) if s.strip()]
         steps = [s.strip() for s in steps if s.strip() not in BREADCRUMB_TAIL_WORDS]
         if len(steps) >= 2:
             return steps[-1]
@@ -537,8 +605,8 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     """Extract one article page; NotAnArticle when it holds no article."""
     if not html.strip():
         raise NotAnArticle("the page is empty")
-    head = html[:4096]
-    if "\x00" in head or head.lstrip().startswith(BINARY_MAGIC):
+    start = html[:4096]
+    if "\x00" in start or start.lstrip().startswith(BINARY_MAGIC):
         raise NotAnArticle("the content is binary (a file served as a page), not HTML")
     selectors = selectors or Selectors()
     selector = Selector(text=html, base_url=url)
@@ -561,8 +629,9 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     if not title:
         raise NotAnArticle("no title found")
     head, tail = page_lines(root, content, url)
-    attachments = attachments + [a for a in following_attachments(content, url)
-                                 if a not in attachments]
+    attachments = attachments + [
+        a for a in following_attachments(content, url) if a not in attachments
+    ]
     meta_line = find_meta_line(head)
     published = None
     if selectors.published_at:
@@ -612,7 +681,7 @@ def url_date(url: str) -> str | None:
 
 
 def language_of(text: str) -> str:
-    """"zh" when the text holds Han characters, "und" otherwise."""
+    """ "zh" when the text holds Han characters, "und" otherwise."""
     return "zh" if re.search(r"[\u4e00-\u9fff\u3400-\u4dbf]", text) else "und"
 
 

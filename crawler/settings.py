@@ -28,6 +28,8 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    # Below HttpCompressionMiddleware (590), so it sees decompressed bodies.
+    "crawler.encoding.CharsetRepairMiddleware": 580,
     "crawler.replay.ReplayMiddleware": 950,
     "crawler.replay.RecordMiddleware": 960,
 }

@@ -129,7 +129,8 @@ BINJIANG_MIRROR = SiteProfile(
     key="binjiang_mirror",
     name="科技園區新聞網 (杭州高新区(滨江)转载镜像)",
     allowed_domains=("www.twgxnews.com",),
-    sections=(Section("新聞", "http://www.twgxnews.com/news/list_1.html"),),
+    # The mirror files everything under one unnamed list; its pages name no column.
+    sections=(Section("", "http://www.twgxnews.com/news/list_1.html"),),
     cms="static mirror",
     pagination=Pagination.NEXT_LINK,
     article_url_patterns=(r"/news/\d{4}/\d{4}/\d+\.html$",),

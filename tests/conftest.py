@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -49,10 +49,19 @@ def run_crawl(
 ) -> CrawlResult:
     """Run the parknews crawl in a subprocess (optionally through the fixture proxy)."""
     command = [
-        sys.executable, "-m", "scrapy", "crawl", "parknews",
-        "-s", f"PARKNEWS_OUTPUT_DIR={output_dir}",
-        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "parknews",
+        "-s",
+        f"PARKNEWS_OUTPUT_DIR={output_dir}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=8",
         *arguments,
     ]
     env = crawl_env(proxy) if proxy else dict(os.environ)
@@ -115,7 +124,7 @@ def damaged_body_differences(record: dict[str, Any], want: str) -> list[str]:
         if tag == "equal":
             continue
         if not any(start - 2 <= g1 and g2 <= end + 2 for start, end in flagged):
-            problems.append(f"body: unexpected change {got[max(0, g1 - 10):g2 + 10]!r}")
+            problems.append(f"body: unexpected change {got[max(0, g1 - 10) : g2 + 10]!r}")
     return problems
 
 

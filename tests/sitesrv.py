@@ -180,11 +180,21 @@ def record_demo(archive: Path) -> None:
     """Crawl the fixture sites through the server and record every exchange into `archive`."""
     with serve() as proxy, tempfile.TemporaryDirectory() as output:
         command = [
-            sys.executable, "-m", "scrapy", "crawl", "parknews",
-            "-s", f"PARKNEWS_RECORD_ARCHIVE={archive}",
-            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", f"PARKNEWS_OUTPUT_DIR={output}",
-            "-s", "LOG_LEVEL=WARNING",
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "parknews",
+            "-s",
+            f"PARKNEWS_RECORD_ARCHIVE={archive}",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            f"PARKNEWS_OUTPUT_DIR={output}",
+            "-s",
+            "LOG_LEVEL=WARNING",
         ]
         subprocess.run(command, cwd=REPO, env=crawl_env(proxy), check=True)
 

@@ -11,14 +11,14 @@ from crawler.spiders.parknews import ArgumentError, ParknewsSpider, parse_argume
 
 
 class Command(ScrapyCrawlCommand):
-    """Scrapy's crawl command; a bad `-a` argument of the parknews spider ends the run at once
-    with one line on stderr and exit status 2."""
+    """Scrapy's crawl command; a bad `-a` argument of the parknews spider ends the run at once,
+    before logging starts, with one line on stderr and exit status 2."""
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
         if args and args[0] == ParknewsSpider.name:
             try:
                 parse_arguments(dict(opts.spargs))
             except ArgumentError as exc:
                 print(f"parknews: error: {exc}", file=sys.stderr)
                 sys.exit(2)
-        super().run(args, opts)

@@ -67,7 +67,7 @@ class WarcIndex:
                         target = headers.get_header(ref)
                         if target:
                             requests[target] = key
-                elif kind in ("response", "revisit") and kind == "response":
+                elif kind == "response":
                     found = ArchivedResponse(
                         offset=records.get_record_offset(),
                         recorded_at=headers.get_header("WARC-Date") or "",
@@ -75,9 +75,9 @@ class WarcIndex:
                     pending[headers.get_header("WARC-Record-ID") or ""] = found
                     self._by_url.setdefault(url, found)
         for record_id, found in pending.items():
-            key = requests.get(record_id)
-            if key is not None:
-                self._by_key[key] = found
+            request_key = requests.get(record_id)
+            if request_key is not None:
+                self._by_key[request_key] = found
 
     def __len__(self) -> int:
         return max(len(self._by_key), len(self._by_url))

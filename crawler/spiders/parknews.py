@@ -102,8 +102,11 @@ class ParknewsSpider(scrapy.Spider):
     name = "parknews"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        arguments = {k: v for k, v in kwargs.items() if k in
-                     {"sites", "since", "max_pages", "replay", "start_url"}}
+        arguments = {
+            k: v
+            for k, v in kwargs.items()
+            if k in {"sites", "since", "max_pages", "replay", "start_url"}
+        }
         passthrough = {k: v for k, v in kwargs.items() if k not in arguments}
         self.plan = parse_arguments(arguments)
         super().__init__(*args, **passthrough)
@@ -210,8 +213,7 @@ class ParknewsSpider(scrapy.Spider):
             formdata=pager.form,
             callback=self.parse_list,
             errback=self.failed,
-            cb_kwargs={"site": profile.key, "section": section, "page": page + 1,
-                       "pager": pager},
+            cb_kwargs={"site": profile.key, "section": section, "page": page + 1, "pager": pager},
             meta={"parknews_kind": "list"},
         )
 

@@ -18,7 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 def parknews(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *arguments],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -34,8 +37,9 @@ def test_extract_prints_the_golden_record(site: str) -> None:
 
 def test_extract_refuses_a_list_page_in_one_line() -> None:
     list_page = SITES_DIR / "www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
-    done = parknews("extract", str(list_page), "--url",
-                    "http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml")
+    done = parknews(
+        "extract", str(list_page), "--url", "http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
+    )
     assert done.returncode == 1
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1

@@ -65,11 +65,18 @@ def test_full_crawl_never_leaves_the_sites(full_crawl: CrawlResult) -> None:
 
 
 def test_full_crawl_holds_both_samples(full_crawl: CrawlResult) -> None:
-    sipac = [r for r in full_crawl.records if r["url"].startswith(SIPAC_SAMPLE)
-             and r["title"].startswith("园区召开党工委政法工作会议")]
+    sipac = [
+        r
+        for r in full_crawl.records
+        if r["url"].startswith(SIPAC_SAMPLE) and r["title"].startswith("园区召开党工委政法工作会议")
+    ]
     assert len(sipac) == 1
-    mirror = [r for r in full_crawl.records if r["url"].startswith(MIRROR_HOST)
-              and r["title"].startswith("高新区(滨江)召开平安建设工作")]
+    mirror = [
+        r
+        for r in full_crawl.records
+        if r["url"].startswith(MIRROR_HOST)
+        and r["title"].startswith("高新区(滨江)召开平安建设工作")
+    ]
     assert len(mirror) == 1
 
 
@@ -81,8 +88,9 @@ def test_max_pages_limits_list_pages(fixture_proxy: str, tmp_path: Path) -> None
 
 
 def test_since_skips_older_articles(fixture_proxy: str, tmp_path: Path) -> None:
-    recent = run_crawl(tmp_path, "-a", "sites=donghu", "-a", "since=2024-07-01",
-                       proxy=fixture_proxy)
+    recent = run_crawl(
+        tmp_path, "-a", "sites=donghu", "-a", "since=2024-07-01", proxy=fixture_proxy
+    )
     assert recent.returncode == 0, recent.stderr[-2000:]
     assert recent.records
     dates: list[Any] = [r["published_at"][:10] for r in recent.records]
@@ -91,8 +99,9 @@ def test_since_skips_older_articles(fixture_proxy: str, tmp_path: Path) -> None:
     assert len(recent.records) < len(all_donghu)
 
 
-def test_generic_profile_crawls_a_site_given_by_start_url(fixture_proxy: str,
-                                                          tmp_path: Path) -> None:
+def test_generic_profile_crawls_a_site_given_by_start_url(
+    fixture_proxy: str, tmp_path: Path
+) -> None:
     start = fixture_proxy + "/szgyyq/yqyw/index.shtml"
     generic = run_crawl(tmp_path, "-a", f"start_url={start}")
     assert generic.returncode == 0, generic.stderr[-2000:]

@@ -101,8 +101,11 @@ def test_big5_hkscs_and_eten_characters() -> None:
     [
         ("utf8-gb2312-meta", "text/html", "meta gb18030 overruled: the body is valid UTF-8"),
         ("utf8-bom-gbk-meta", "text/html; charset=gbk", "BOM utf-8 overrides declared gb18030"),
-        ("gbk-gb2312-meta", "text/html; charset=utf-8",
-         "header charset utf-8 does not decode the body; meta gb18030 used"),
+        (
+            "gbk-gb2312-meta",
+            "text/html; charset=utf-8",
+            "header charset utf-8 does not decode the body; meta gb18030 used",
+        ),
         ("gbk-undeclared", None, "no charset declared; gb18030 detected"),
         ("utf8-double-latin1", None, "repaired 5 runs of UTF-8 read as Latin-1"),
         ("utf8-double-gbk", None, "repaired 6 runs of UTF-8 read as GBK"),
@@ -146,8 +149,13 @@ def test_hint_is_tried_before_detection() -> None:
     assert (page.text, page.encoding, page.declared) == ("<p>园区</p>", "gb18030", "none")
 
 
-CONTENT_TYPES = [None, "text/html", "text/html; charset=utf-8", "text/html; charset=gb2312",
-                 "text/html; charset=x"]
+CONTENT_TYPES = [
+    None,
+    "text/html",
+    "text/html; charset=utf-8",
+    "text/html; charset=gb2312",
+    "text/html; charset=x",
+]
 
 
 @settings(max_examples=150, deadline=None)
@@ -169,6 +177,17 @@ def test_any_bytes_decode_without_error(body: bytes, content_type: str | None) -
     ],
 )
 def test_genuine_text_is_not_taken_for_mojibake(text: str) -> None:
+    assert repair_latin1_mojibake(text) == (text, 0)
+    assert repair_gbk_mojibake(text) == (text, 0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*FIXTURES.glob("*.expected.txt"), FIXTURES / "binjiang-mirror.txt"]),
+    ids=lambda p: p.name,
+)
+def test_fixture_texts_are_not_taken_for_mojibake(path: Path) -> None:
+    text = path.read_text("utf-8")
     assert repair_latin1_mojibake(text) == (text, 0)
     assert repair_gbk_mojibake(text) == (text, 0)
 
@@ -201,8 +220,9 @@ URL = "http://www.example.gov.cn/art/2024/5/8/art_1_1.html"
 
 
 def html_response(name: str, content_type: str) -> HtmlResponse:
-    return HtmlResponse(URL, body=page_bytes(name), headers={"Content-Type": content_type},
-                        request=Request(URL))
+    return HtmlResponse(
+        URL, body=page_bytes(name), headers={"Content-Type": content_type}, request=Request(URL)
+    )
 
 
 @pytest.fixture

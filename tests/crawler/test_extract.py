@@ -103,7 +103,8 @@ def test_density_fallback_finds_a_body_without_known_container() -> None:
     [
         "",
         "   ",
-        "<html><body><ul>" + "".join(f"<li><a href='/a{i}'>链接{i}</a></li>" for i in range(40))
+        "<html><body><ul>"
+        + "".join(f"<li><a href='/a{i}'>链接{i}</a></li>" for i in range(40))
         + "</ul></body></html>",
         "<html><head><title>x</title></head><body><div class='content'></div></body></html>",
     ],

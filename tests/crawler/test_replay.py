@@ -31,17 +31,22 @@ def test_demo_archive_replays_the_whole_crawl_offline(tmp_path: Path) -> None:
         assert golden_differences(records[url], expected) == []
 
 
-def test_recorded_archive_replays_to_the_same_records(
-    fixture_proxy: str, tmp_path: Path
-) -> None:
+def test_recorded_archive_replays_to_the_same_records(fixture_proxy: str, tmp_path: Path) -> None:
     archive = tmp_path / "binjiang.warc.gz"
-    live = run_crawl(tmp_path / "live", "-a", "sites=binjiang",
-                     "-s", f"PARKNEWS_RECORD_ARCHIVE={archive}", proxy=fixture_proxy)
+    live = run_crawl(
+        tmp_path / "live",
+        "-a",
+        "sites=binjiang",
+        "-s",
+        f"PARKNEWS_RECORD_ARCHIVE={archive}",
+        proxy=fixture_proxy,
+    )
     assert live.returncode == 0, live.stderr[-2000:]
     counts = archive_summary(archive)
     assert counts["request"] == counts["response"] > 20
-    replayed = run_crawl(tmp_path / "replayed", "-a", "sites=binjiang", "-a",
-                         f"replay={archive}", proxy=DEAD_PROXY)
+    replayed = run_crawl(
+        tmp_path / "replayed", "-a", "sites=binjiang", "-a", f"replay={archive}", proxy=DEAD_PROXY
+    )
     assert replayed.returncode == 0, replayed.stderr[-2000:]
     assert comparable(replayed.records) == comparable(live.records)
     assert all(r["fetched_at"].endswith("Z") for r in replayed.records)

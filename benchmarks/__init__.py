@@ -1,0 +1,77 @@
+"""Benchmarks of parknews: extraction quality and speed beside other extractors, on saved pages.
+
+Shared here: the golden pages (a saved page beside its `*.expected.json` record) and the
+Markdown tables every report is printed as.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN_SITES = ROOT / "tests" / "fixtures" / "sites"
+PAGE_SUFFIXES = (".html", ".htm", ".shtml")
+EXPECTED_SUFFIX = ".expected.json"
+
+
+@dataclass(frozen=True)
+class GoldenPage:
+    """A saved page, the URL it was served at, and the record parknews must emit for it."""
+
+    path: Path
+    url: str
+    site: str | None
+    raw: bytes
+    expected: dict[str, Any]
+
+    @property
+    def group(self) -> str:
+        """The site key, else the host, that per-site breakdowns group the page under."""
+        return self.site or urlsplit(self.url).hostname or "?"
+
+
+def page_beside(expected_path: Path) -> Path | None:
+    """The saved page with the same stem as an expected record, if there is exactly one."""
+    stem = expected_path.name.removesuffix(EXPECTED_SUFFIX)
+    found = [expected_path.with_name(stem + suffix) for suffix in PAGE_SUFFIXES]
+    pages = [page for page in found if page.is_file()]
+    return pages[0] if len(pages) == 1 else None
+
+
+def load_pages(root: Path = GOLDEN_SITES) -> list[GoldenPage]:
+    """Every page under `root` that has an expected record beside it, in path order."""
+    if not root.is_dir():
+        raise SystemExit(f"{root} is not a directory of pages with *{EXPECTED_SUFFIX} records")
+    pages = []
+    for expected_path in sorted(root.rglob("*" + EXPECTED_SUFFIX)):
+        page = page_beside(expected_path)
+        if page is None:
+            continue
+        expected = json.loads(expected_path.read_text("utf-8"))
+        pages.append(
+            GoldenPage(
+                path=page,
+                url=expected["url"],
+                site=expected.get("site"),
+                raw=page.read_bytes(),
+                expected=expected,
+            )
+        )
+    return pages
+
+
+def markdown_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None
+) -> str:
+    """A Markdown table; `align` holds one of "l"/"r" per column (default: first left)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    cells = [[str(cell) for cell in row] for row in rows]
+    rule = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
