@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.scoring import leaked_boilerplate, repeated_paragraphs
 from crawler.sites import SITES
 from tests.conftest import (
     CrawlResult,
@@ -20,6 +21,8 @@ from tests.conftest import (
 pytestmark = pytest.mark.crawl
 SIPAC_SAMPLE = "http://www.sipac.gov.cn/szgyyq/tsyq/202403/t20240315_"
 MIRROR_HOST = "http://www.twgxnews.com/"
+# Lines this short that carry a boilerplate marker are page furniture, not article sentences.
+BOILERPLATE_LINE_MAX_CHARS = 40
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +134,18 @@ def test_bad_arguments_stop_at_once_with_one_line(
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_full_crawl_bodies_hold_no_repeats_and_no_boilerplate_lines(
+    full_crawl: CrawlResult,
+) -> None:
+    """Checked with the benchmark's own marker list, independent of the cleaning rules."""
+    for record in full_crawl.records:
+        assert repeated_paragraphs(record["body"]) == [], record["url"]
+        short_marked = [
+            line
+            for line in leaked_boilerplate(record["body"], "")
+            if len(line) <= BOILERPLATE_LINE_MAX_CHARS
+        ]
+        assert short_marked == [], record["url"]
+        assert "信息标题" not in record["body"]
