@@ -37,6 +37,15 @@ DOWNLOADER_MIDDLEWARES = {
 # Cleaning chain, in order: the body keeps the article alone (bylines and meta lines lifted
 # while their spacing still separates names), then one Unicode and script policy for every
 # text field.
+EXTENSIONS = {
+    "crawler.report.RunReport": 500,
+}
+
+# When a run counts as failed (exit status 1): a site with more than this share of failed
+# requests or unusable pages, or with fewer records holding title, date and body than this.
+PARKNEWS_RUN_MAX_ERROR_SHARE = 0.1
+PARKNEWS_RUN_MIN_FIELD_COVERAGE = 0.9
+
 ITEM_PIPELINES = {
     "pipelines.boilerplate.CleanBodyPipeline": 200,
     "pipelines.normalise.NormalisePipeline": 300,

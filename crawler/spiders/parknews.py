@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from crawler import listing
 from crawler.extract import NotAnArticle, build_record
 from crawler.replay import DEMO_ARCHIVE
+from crawler.report import RunReport
 from crawler.sites import SITES, Pagination, ProfileError, SiteProfile, generic_profile
 
 
@@ -165,9 +166,8 @@ class ParknewsSpider(scrapy.Spider):
         stats = self.crawler.stats
         assert stats is not None
         if not isinstance(response, TextResponse):
-            self.record_error(response.url, "list_not_html")
+            self.record_error(site, response.url, "list_not_html")
             return
-        stats.inc_value(f"parknews/{site}/list_pages")
         html = response.text
         try:
             if profile.pagination is Pagination.HANWEB_DATAPROXY:
@@ -175,8 +175,10 @@ class ParknewsSpider(scrapy.Spider):
             else:
                 entries = listing.entries_from_html(html, response.url, profile)
         except listing.ListPageError as exc:
-            self.record_error(response.url, "list_malformed", str(exc))
+            self.record_error(site, response.url, "list_malformed", str(exc))
             entries = listing.entries_from_html(html, response.url, profile)
+        stats.inc_value(f"parknews/{site}/list_pages")
+        self.report.list_page(site, len(entries))
         older_than_since = False
         for entry in entries:
             if self.plan.since and entry.date and entry.date[:10] < self.plan.since.isoformat():
@@ -235,7 +237,7 @@ class ParknewsSpider(scrapy.Spider):
         """Extract the record of an article page; a page with no article is counted, not fatal."""
         profile = self.profiles[site]
         if not isinstance(response, TextResponse):
-            self.record_error(response.url, "article_not_html")
+            self.record_error(site, response.url, "article_not_html")
             return
         try:
             record = build_record(
@@ -247,7 +249,7 @@ class ParknewsSpider(scrapy.Spider):
                 date_hint=list_date,
             )
         except NotAnArticle as exc:
-            self.record_error(response.url, "not_an_article", str(exc))
+            self.record_error(site, response.url, "not_an_article", str(exc))
             return
         stats = self.crawler.stats
         assert stats is not None
@@ -258,14 +260,26 @@ class ParknewsSpider(scrapy.Spider):
         """Count and log a request that failed (HTTP error, DNS, timeout, reset…)."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        site = request.cb_kwargs.get("site") if request is not None else None
         response = getattr(failure.value, "response", None)
         kind = f"http_{response.status}" if response is not None else type(failure.value).__name__
-        self.record_error(url, kind, failure.getErrorMessage())
+        self.record_error(site, url, kind, failure.getErrorMessage(), unanswered=response is None)
 
-    def record_error(self, url: str, kind: str, detail: str = "") -> None:
-        """One failure: a stats counter by kind and one log line with the URL."""
+    def record_error(
+        self, site: str | None, url: str, kind: str, detail: str = "", unanswered: bool = False
+    ) -> None:
+        """One failure: a stats counter by kind, the run report, one log line with the URL."""
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("parknews/errors")
         stats.inc_value(f"parknews/errors/{kind}")
+        self.report.failure(site, url, kind, detail, unanswered=unanswered)
         self.logger.warning("%s: %s%s", kind, url, f" ({detail})" if detail else "")
+
+    @property
+    def report(self) -> RunReport:
+        """The run report extension of this crawl."""
+        extension = self.crawler.get_extension(RunReport)
+        if extension is None:
+            raise RuntimeError("crawler.report.RunReport must be enabled in EXTENSIONS")
+        return extension

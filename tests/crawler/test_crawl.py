@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,31 @@ def test_full_crawl_bodies_hold_no_repeats_and_no_boilerplate_lines(
         ]
         assert short_marked == [], record["url"]
         assert "信息标题" not in record["body"]
+
+
+def run_report(result: CrawlResult) -> dict[str, Any]:
+    reports = sorted((result.output_dir / "runs").glob("*.json"))
+    assert len(reports) == 1
+    loaded: dict[str, Any] = json.loads(reports[0].read_text("utf-8"))
+    return loaded
+
+
+def test_full_crawl_writes_a_run_report(full_crawl: CrawlResult) -> None:
+    report = run_report(full_crawl)
+    assert report["exit_status"] == 0
+    assert set(report["sites"]) == set(SITES)
+    sipac = report["sites"]["sipac"]
+    assert sipac["list_pages"] == 6
+    assert sipac["articles"] == {"new": 26}
+    assert sipac["errors_by_kind"] == {"http_404": 1}
+    assert sipac["errors"][0]["url"].endswith("/t20241012_1178825.shtml")
+    assert sipac["requests"] >= 6 + 26
+    assert "Run summary" in full_crawl.stderr
+
+
+def test_a_failing_site_makes_the_run_fail(fixture_proxy: str, tmp_path: Path) -> None:
+    broken = run_crawl(tmp_path, "-a", f"start_url={fixture_proxy}/szgyyq/nowhere/index.shtml")
+    assert broken.returncode == 1, broken.stderr[-2000:]
+    problems = run_report(broken)["sites"]["generic"]["problems"]
+    assert problems == ["no list page could be read", "50% of requests failed (limit 10%)"]
+    assert "Site generic failed: no list page could be read" in broken.stderr

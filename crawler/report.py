@@ -1,0 +1,278 @@
+"""The run report: what each site gave and what failed, as output/runs/<run>.json, a table at
+the end of the log, and the exit status cron sees."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+
+class ExitStatus(IntEnum):
+    """Exit statuses of `scrapy crawl parknews`, for cron and wrappers."""
+
+    OK = 0
+    SITE_FAILED = 1
+    """A site had errors above the threshold, no list entries, or poor field coverage."""
+    USAGE = 2
+    """A bad argument or setting."""
+    ALREADY_RUNNING = 3
+    """Another run holds the lock."""
+    STATE_OR_OUTPUT = 4
+    """The state database or the output folder cannot be used; nothing was committed."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a site counts as failed (settings PARKNEWS_RUN_*)."""
+
+    max_error_share: float = 0.1
+    min_field_coverage: float = 0.9
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Thresholds:
+        return cls(
+            max_error_share=settings.getfloat("PARKNEWS_RUN_MAX_ERROR_SHARE", 0.1),
+            min_field_coverage=settings.getfloat("PARKNEWS_RUN_MIN_FIELD_COVERAGE", 0.9),
+        )
+
+
+@dataclass
+class SiteRun:
+    """What one site did during the run."""
+
+    requests: int = 0
+    list_pages: int = 0
+    list_entries: int = 0
+    articles: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    coverage: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+    started: float | None = None
+    finished: float | None = None
+
+
+COVERED_FIELDS = ("title", "published_at", "body")
+
+
+def site_problems(site: SiteRun, thresholds: Thresholds) -> list[str]:
+    """Why a site's run counts as failed; empty when it does not."""
+    problems = []
+    if site.list_pages and site.list_entries == 0:
+        problems.append("its list pages held no articles (a redesign?)")
+    if site.list_pages == 0:
+        problems.append("no list page could be read")
+    if site.requests and len(site.errors) / site.requests > thresholds.max_error_share:
+        share = len(site.errors) / site.requests
+        problems.append(f"{share:.0%} of requests failed (limit {thresholds.max_error_share:.0%})")
+    if site.records:
+        for name in COVERED_FIELDS:
+            share = site.coverage[name] / site.records
+            if share < thresholds.min_field_coverage:
+                problems.append(f"only {share:.0%} of records have {name}")
+    return problems
+
+
+def site_summary(site: SiteRun, thresholds: Thresholds) -> dict[str, Any]:
+    """One site's part of the report file."""
+    kinds = Counter(error["kind"] for error in site.errors)
+    duration = (site.finished or 0) - (site.started or 0) if site.started else 0.0
+    return {
+        "requests": site.requests,
+        "list_pages": site.list_pages,
+        "list_entries": site.list_entries,
+        "articles": dict(site.articles),
+        "records": site.records,
+        "field_coverage": {name: site.coverage[name] for name in COVERED_FIELDS},
+        "errors_by_kind": dict(kinds),
+        "errors": site.errors,
+        "duration_seconds": round(duration, 3),
+        "problems": site_problems(site, thresholds),
+    }
+
+
+def summary_table(sites: dict[str, dict[str, Any]]) -> str:
+    """The per-site summary as a fixed-width table for the end of the log."""
+    header = ("site", "requests", "lists", "new", "updated", "dup", "errors", "seconds", "status")
+    rows = [header]
+    for key, site in sites.items():
+        articles = site["articles"]
+        rows.append(
+            (
+                key,
+                str(site["requests"]),
+                str(site["list_pages"]),
+                str(articles.get("new", 0)),
+                str(articles.get("updated", 0)),
+                str(articles.get("duplicate", 0)),
+                str(sum(site["errors_by_kind"].values())),
+                f"{site['duration_seconds']:.1f}",
+                "FAILED" if site["problems"] else "ok",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` beside `path`, fsync it, and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    with partial.open("w", encoding="utf-8") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(partial, path)
+
+
+class RunReport:
+    """Extension: gathers per-site figures during the crawl and, when it closes, writes
+    `<PARKNEWS_OUTPUT_DIR>/runs/<run>.json`, logs the summary table and sets the stat
+    `parknews/exit_status` that `scrapy crawl` turns into its exit status."""
+
+    def __init__(self, crawler: Crawler, output_dir: Path, thresholds: Thresholds) -> None:
+        self.crawler = crawler
+        self.output_dir = output_dir
+        self.thresholds = thresholds
+        self.sites: dict[str, SiteRun] = defaultdict(SiteRun)
+        self.run_errors: list[str] = []
+        self.started = time.time()
+        self.finish_reason = "unknown"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunReport:
+        settings = crawler.settings
+        extension = cls(
+            crawler,
+            Path(settings.get("PARKNEWS_OUTPUT_DIR", "output")),
+            Thresholds.from_settings(settings),
+        )
+        crawler.signals.connect(extension.response_received, signals.response_received)
+        crawler.signals.connect(extension.item_scraped, signals.item_scraped)
+        crawler.signals.connect(extension.spider_closed, signals.spider_closed)
+        crawler.signals.connect(extension.engine_stopped, signals.engine_stopped)
+        return extension
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    def site_of(self, url: str) -> str | None:
+        """The key of the crawled site that owns `url`."""
+        spider = self.crawler.spider
+        profiles = getattr(spider, "profiles", {})
+        host = (urlsplit(url).hostname or "").lower()
+        for key, profile in profiles.items():
+            if any(host == d or host.endswith("." + d) for d in profile.allowed_domains):
+                return str(key)
+        return None
+
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        key = self.site_of(request.url)
+        if key is not None:
+            self.count_request(key)
+
+    def count_request(self, key: str) -> None:
+        """One request of site `key` answered or given up on (robots.txt included)."""
+        site = self.sites[key]
+        now = time.time()
+        site.requests += 1
+        site.started = site.started or now
+        site.finished = now
+
+    def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
+        key = item.get("site") if isinstance(item, dict) else None
+        if key is None:
+            return
+        site = self.sites[key]
+        if item.get("duplicate_of"):
+            site.articles["duplicate"] += 1
+            return
+        site.articles["updated" if (item.get("revision") or 1) > 1 else "new"] += 1
+        site.records += 1
+        for name in COVERED_FIELDS:
+            if item.get(name):
+                site.coverage[name] += 1
+
+    def list_page(self, site: str, entries: int) -> None:
+        """Called by the spider for each list page read and the article links it held."""
+        self.sites[site].list_pages += 1
+        self.sites[site].list_entries += entries
+
+    def failure(
+        self, site: str | None, url: str, kind: str, detail: str = "", unanswered: bool = False
+    ) -> None:
+        """Called by the spider for each failed request or unusable page; `unanswered` when no
+        response came back at all (timeout, reset, DNS), so the request is counted here."""
+        if unanswered and site is not None:
+            self.count_request(site)
+        entry = {"url": url, "kind": kind}
+        if detail:
+            entry["detail"] = detail[:300]
+        if site is None:
+            self.run_errors.append(f"{kind}: {url}")
+        else:
+            self.sites[site].errors.append(entry)
+
+    def output_failure(self, message: str) -> None:
+        """Called when records could not be written or committed: the run must not pass."""
+        self.run_errors.append(message)
+        self.stats.set_value("parknews/output_failed", True)
+
+    def report(self, reason: str) -> dict[str, Any]:
+        """The report as written to the run file."""
+        spider = self.crawler.spider
+        for key in getattr(spider, "profiles", {}):
+            self.sites[key]  # every crawled site appears, even one that never answered
+        sites = {key: site_summary(run, self.thresholds) for key, run in sorted(self.sites.items())}
+        status = ExitStatus.OK
+        if any(site["problems"] for site in sites.values()):
+            status = ExitStatus.SITE_FAILED
+        if self.stats.get_value("parknews/output_failed") or self.stats.get_value(
+            "feedexport/failed_count/AtomicFileFeedStorage"
+        ):
+            status = ExitStatus.STATE_OR_OUTPUT
+        return {
+            "run_id": getattr(spider, "run_id", None),
+            "finish_reason": reason,
+            "duration_seconds": round(time.time() - self.started, 3),
+            "exit_status": int(status),
+            "sites": sites,
+            "run_errors": self.run_errors,
+        }
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.finish_reason = reason
+
+    def engine_stopped(self) -> None:
+        """Runs after the feeds are stored, so a failed output counts in the verdict."""
+        report = self.report(self.finish_reason)
+        self.stats.set_value("parknews/exit_status", report["exit_status"])
+        path = self.output_dir / "runs" / f"{report['run_id']}.json"
+        try:
+            write_atomically(path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        except OSError as exc:
+            logger.error("Cannot write the run report %s: %s", path, exc.strerror)
+            self.stats.set_value("parknews/exit_status", int(ExitStatus.STATE_OR_OUTPUT))
+        logger.info("Run summary (%s):\n%s", path, summary_table(report["sites"]))
+        for key, site in report["sites"].items():
+            for problem in site["problems"]:
+                logger.error("Site %s failed: %s", key, problem)
