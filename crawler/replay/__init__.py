@@ -51,33 +51,37 @@ class WarcIndex:
         self._build()
 
     def _build(self) -> None:
-        requests: dict[str, str] = {}
-        pending: dict[str, ArchivedResponse] = {}
+        request_keys: dict[str, str] = {}
+        responses: dict[str, ArchivedResponse] = {}
+        links: list[tuple[str, str]] = []
         with self.path.open("rb") as stream:
             records = ArchiveIterator(stream)
             for record in records:
-                kind = record.rec_type
                 headers = record.rec_headers
                 url = headers.get_header("WARC-Target-URI") or ""
-                if kind == "request":
+                record_id = headers.get_header("WARC-Record-ID") or ""
+                # Pairing goes either way: parknews points requests at responses, wget and
+                # others point responses at requests.
+                links.extend(
+                    (record_id, value)
+                    for name, value in headers.headers
+                    if name.lower() == "warc-concurrent-to"
+                )
+                if record.rec_type == "request":
                     method = record.http_headers.protocol if record.http_headers else "GET"
                     body = record.content_stream().read()
-                    key = exchange_key(method, url, body)
-                    for ref in ("WARC-Concurrent-To",):
-                        target = headers.get_header(ref)
-                        if target:
-                            requests[target] = key
-                elif kind == "response":
+                    request_keys[record_id] = exchange_key(method, url, body)
+                elif record.rec_type == "response":
                     found = ArchivedResponse(
                         offset=records.get_record_offset(),
                         recorded_at=headers.get_header("WARC-Date") or "",
                     )
-                    pending[headers.get_header("WARC-Record-ID") or ""] = found
+                    responses[record_id] = found
                     self._by_url.setdefault(url, found)
-        for record_id, found in pending.items():
-            request_key = requests.get(record_id)
-            if request_key is not None:
-                self._by_key[request_key] = found
+        for one, other in links:
+            for request_id, response_id in ((one, other), (other, one)):
+                if request_id in request_keys and response_id in responses:
+                    self._by_key[request_keys[request_id]] = responses[response_id]
 
     def __len__(self) -> int:
         return max(len(self._by_key), len(self._by_url))
@@ -175,6 +179,7 @@ class RecordMiddleware:
             response.url,
             "response",
             payload=io.BytesIO(response.body),
+            length=len(response.body),
             http_headers=response_headers,
         )
         request_headers = StatusAndHeaders(
@@ -186,6 +191,7 @@ class RecordMiddleware:
             request.url,
             "request",
             payload=io.BytesIO(request.body),
+            length=len(request.body),
             http_headers=request_headers,
         )
         request_record.rec_headers.add_header(
