@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_SITES = ROOT / "tests" / "fixtures" / "sites"
+GOLDEN_GENERIC = ROOT / "tests" / "fixtures" / "generic"
 PAGE_SUFFIXES = (".html", ".htm", ".shtml")
 EXPECTED_SUFFIX = ".expected.json"
 

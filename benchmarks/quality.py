@@ -24,7 +24,7 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from benchmarks import GOLDEN_SITES, GoldenPage, load_pages, markdown_table
+from benchmarks import GOLDEN_GENERIC, GOLDEN_SITES, GoldenPage, load_pages, markdown_table
 from benchmarks.scoring import Extracted, PageScore, Summary, score_page, summarise
 from crawler.encoding import decode_page
 from crawler.extract import NotAnArticle
@@ -311,7 +311,12 @@ def report(pages: Sequence[GoldenPage], title: str) -> str:
 
 def quality_section(extra: Sequence[Path] = ()) -> str:
     """Quality tables for the golden pages, then for each extra directory of pages."""
-    sections = [report(load_pages(GOLDEN_SITES), "Golden pages (tests/fixtures/sites)")]
+    sections = [
+        report(load_pages(GOLDEN_SITES), "Golden pages (tests/fixtures/sites)"),
+        report(
+            load_pages(GOLDEN_GENERIC), "Pages of sites with no profile (tests/fixtures/generic)"
+        ),
+    ]
     sections += [report(load_pages(path), str(path)) for path in extra]
     return "## Extraction quality\n\n" + "\n\n".join(sections)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -23,6 +23,12 @@ from crawler.urls import canonical_url, record_id
 # Containers that government CMS families put the article body in, most specific first.
 KNOWN_BODY_SELECTORS = (
     "div.TRS_Editor",
+    "#js_content",
+    ".entry-content",
+    ".post-content",
+    ".detail-text",
+    ".detail-content",
+    ".bt_content",
     "div.TRS_UEDITOR",
     "div.trs_editor_view",
     "#zoom",
@@ -123,22 +129,48 @@ ATTACHMENT_EXTENSIONS = (
     ".txt",
     ".et",
 )
+# A line that is an attachment link (stood in for by \x00) with at most a label and a number.
+ATTACHMENT_LINE = re.compile(
+    r"(?:相关)?(?:附件\s*\d*\s*[:：]?\s*)?(?:[(（]?\d{1,2}[.、)）]\s*)?[【\[]?\x00[】\]]?"
+    r"(?:\s*[(（]?\d+(?:\.\d+)?\s*[KMG]?B[)）]?)?"
+)
+# What may stand beside the link on a line that is only a link: numbering, bullets, a date.
+LINK_LINE = re.compile(r"[\s·•\-–—>»|｜\d.、()（）\[\]【】/年月日:：]*")
+RELATED_HEADING = re.compile(
+    r"[【\[]?(?:相关|延伸|推荐|热点)(?:链接|阅读|新闻|文章|信息)[】\]]?[:：]?"
+)
 ATTACHMENT_LABEL = re.compile(r"^(?:相关)?附件\s*\d*\s*[:：]\s*")
 FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
 FURNITURE_NAME = re.compile(
     r"(?:ad|ads|adv|advert\w*|ad[-_]?(?:box|tag|banner|wrap)|guanggao|gg[-_]?box"
     r"|share\w*|bdshare\w*|bshare\w*|jiathis\w*|print[-_]?(?:bar|btn)|footer|breadcrumb)"
 )
+# Real URL first: lazy loaders keep a placeholder in src and the image elsewhere.
+LAZY_IMAGE_ATTRIBUTES = ("data-lazy-src", "data-original", "data-src", "data-echo", "src")
+FURNITURE_IMAGE_ALTS = frozenset(
+    {"微信", "微博", "QQ空间", "QQ", "二维码", "分享", "打印", "关闭", "返回顶部", "微信扫一扫"}
+)
+FURNITURE_IMAGE_NAME = re.compile(
+    r"(?:qrcode|qr_?code|ewm|erweima|^fx_|share|icon|logo|btn|button|arrow|print|close)"
+)
 GENERIC_IMAGE_ALTS = frozenset({"", "图片", "image", "img", "pic", "photo", "图"})
 BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 MIN_BODY_CHARS = 20
+DATE_ONLY_LENGTH = len("2024-03-15")
 CELL_SEPARATOR = "\x1f"
 ATTACHMENT_SEARCH_LEVELS = 2
 CONTENT_MARK = "\ufffcparknews-content\ufffc"
 MAX_CAPTION_CHARS = 80
 MAX_LINK_DENSITY = 0.5
+# Candidates scoring at least this share of the best are "the same article"; the deepest wins.
+CLOSE_TO_BEST = 0.85
+SENTENCE_MARKS = ("，", "。", "；", "！", "？", "、", ",")
 CAPTION_START = re.compile(r"^(?:图为|图：|图:|▲|△|\(图\)|（图）|图\s*\d)")
 
+ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+CHINA_TIME = timezone(timedelta(hours=8))
 DATE_PATTERN = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
@@ -151,10 +183,39 @@ AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
 PHOTOGRAPHER_LABEL = re.compile(r"(?:摄影|摄像|图片)\s*[:：]\s*")
 EDITOR_LINE = re.compile(r"[【\[]?(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s:：|｜】\]]{2,12})[】\]]?")
 EDITOR_LINE_WINDOW = 6
+META_LINE_MAX_CHARS = 200
+INNER_META_WINDOW = 3
+BARE_META_REST_CHARS = 30
+SENTENCE_END = re.compile(r"[。！？；]")
+PUBLICATION_LABEL = re.compile(r"(?:发布|发表|发文|更新|發布|發佈)(?:时间|日期|時間)\s*[:：]")
+META_FIELD = re.compile(
+    r"(?:来源|來源|作者|浏览|瀏覽|点击|點擊|阅读|閱讀|字号|字號|编辑|編輯|时间|日期|時間)\s*[:：次量]"
+)
+PLACEHOLDER_VALUES = frozenset(
+    {
+        "未知",
+        "佚名",
+        "admin",
+        "administrator",
+        "管理员",
+        "系统管理员",
+        "本站",
+        "网络",
+        "不详",
+        "无",
+        "null",
+        "none",
+        "-",
+        "--",
+    }
+)
+ORGANISATION_NAME = re.compile(
+    r"(?:中心|局|办|办公室|委员会|管委会|委|厅|部|处|科|院|所|站|网|报|报社|社|台|集团|公司|政府|街道)$"
+)
 NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
 PERSONAL_NAME = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf·]{2,5}")
 FIELD_END = re.compile(
-    r"\s*(?:[|｜]|浏览|点击|阅读|访问|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
+    r"\s*(?:[|｜]|浏览|点击|阅读|访问|评论|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
     r"|【|\[|分享|打印|$)"
 )
 BREADCRUMB_LABEL = re.compile(
@@ -181,6 +242,7 @@ class Block:
     centered: bool = False
     caption: bool = False
     attachment_only: bool = False
+    link_only: bool = False
 
 
 @dataclass
@@ -202,7 +264,21 @@ class Extraction:
 
 
 def parse_datetime(text: str) -> str | None:
-    """The first date in `text` as "YYYY-MM-DDTHH:MM:SS+08:00", or "YYYY-MM-DD" with no time."""
+    """The first date in `text` as "YYYY-MM-DDTHH:MM:SS+08:00", or "YYYY-MM-DD" with no time.
+
+    ISO 8601 stamps with an offset ("2024-06-12T01:30:00+00:00", "…Z") are moved to +08:00;
+    every other time is taken as China time.
+    """
+    iso = ISO_DATETIME.search(text)
+    if iso is not None:
+        try:
+            moment = datetime.fromisoformat(iso[0].replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(CHINA_TIME).replace(tzinfo=None)
+            return moment.replace(microsecond=0).isoformat() + "+08:00"
     match = DATE_PATTERN.search(text)
     if match is None:
         return None
@@ -216,6 +292,19 @@ def parse_datetime(text: str) -> str | None:
     except ValueError:
         return None
     return moment.isoformat() + "+08:00"
+
+
+def most_precise(*candidates: str | None) -> str | None:
+    """The first date found, completed with a time of day from a later one of the same day."""
+    found = [c for c in candidates if c]
+    if not found:
+        return None
+    first = found[0]
+    if len(first) == DATE_ONLY_LENGTH:
+        for later in found[1:]:
+            if len(later) > DATE_ONLY_LENGTH and later.startswith(first):
+                return later
+    return first
 
 
 def clean_inline(text: str) -> str:
@@ -254,6 +343,12 @@ def is_furniture(element: etree._Element) -> bool:
         return True
     names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
     return any(FURNITURE_NAME.fullmatch(name) for name in names)
+
+
+def is_furniture_image(src: str, alt: str) -> bool:
+    """Share icons, QR codes, logos and buttons: images of the page, not of the article."""
+    name = urlsplit(src).path.rsplit("/", 1)[-1].lower()
+    return alt in FURNITURE_IMAGE_ALTS or FURNITURE_IMAGE_NAME.search(name) is not None
 
 
 def is_visible(element: etree._Element) -> bool:
@@ -320,6 +415,7 @@ class BlockWalker:
         self.attachments: list[Attachment] = []
         self._line: list[str] = []
         self._line_links: list[str] = []
+        self._line_any_links: list[str] = []
         self._centered = False
         self._caption = False
 
@@ -334,13 +430,18 @@ class BlockWalker:
         if text:
             linked = clean_inline("".join(self._line_links))
             attachment_only = bool(linked) and bool(
-                re.fullmatch(
-                    r"(?:附件\s*\d*\s*[:：]?\s*)?[【\[]?" + re.escape(linked) + r"[】\]]?", text
-                )
+                ATTACHMENT_LINE.fullmatch(text.replace(linked, "\x00", 1))
             )
-            self.blocks.append(Block(text, self._centered, self._caption, attachment_only))
+            all_linked = clean_inline("".join(self._line_any_links))
+            link_only = (
+                bool(all_linked) and LINK_LINE.fullmatch(text.replace(all_linked, "")) is not None
+            )
+            self.blocks.append(
+                Block(text, self._centered, self._caption, attachment_only, link_only)
+            )
         self._line = []
         self._line_links = []
+        self._line_any_links = []
 
     def _visit(self, node: etree._Element, top: bool = False) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
@@ -376,10 +477,10 @@ class BlockWalker:
         for child in node:
             self._visit(child)
         if tag == "a":
-            if node.text:
-                self._line_links.append(node.text)
-            self._line_links.extend(self._line[links_before:])
-            self._link(node)
+            link_text = ([node.text] if node.text else []) + self._line[links_before:]
+            self._line_any_links.extend(link_text)
+            if self._link(node):
+                self._line_links.extend(link_text)
         if block:
             self._flush()
             self._centered, self._caption = saved
@@ -390,25 +491,35 @@ class BlockWalker:
             self._line.append(node.tail)
 
     def _image(self, node: etree._Element) -> None:
-        src = node.get("src") or node.get("data-src") or ""
-        if not src or src.startswith("data:"):
-            return
+        src = next(
+            (
+                value
+                for name in LAZY_IMAGE_ATTRIBUTES
+                if (value := (node.get(name) or "").strip()) and not value.startswith("data:")
+            ),
+            "",
+        )
         alt = clean_inline(node.get("alt") or node.get("title") or "")
+        if not src or is_furniture_image(src, alt):
+            return
         if alt.lower() in GENERIC_IMAGE_ALTS or re.search(r"\.(?:jpe?g|png|gif|bmp)$", alt, re.I):
             alt = ""
         self._flush()
         self.images.append((len(self.blocks), urljoin(self.base_url, src), alt))
 
-    def _link(self, node: etree._Element) -> None:
+    def _link(self, node: etree._Element) -> bool:
+        """Record the link when it points at an attachment; True when it does."""
         href = (node.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
-            return
+            return False
         name = element_text(node)
-        if is_attachment_link(href, name):
-            url = urljoin(self.base_url, href)
-            if all(a.url != url for a in self.attachments):
-                name = ATTACHMENT_LABEL.sub("", name) or urlsplit(url).path.rsplit("/", 1)[-1]
-                self.attachments.append(Attachment(url=url, name=name))
+        if not is_attachment_link(href, name):
+            return False
+        url = urljoin(self.base_url, href)
+        if all(a.url != url for a in self.attachments):
+            name = ATTACHMENT_LABEL.sub("", name) or urlsplit(url).path.rsplit("/", 1)[-1]
+            self.attachments.append(Attachment(url=url, name=name))
+        return True
 
     def result(self) -> tuple[list[str], list[Image], list[Attachment]]:
         """Body blocks with captions and attachment-only lines taken out, images, attachments."""
@@ -427,22 +538,80 @@ class BlockWalker:
                     caption = after.text
                     taken.add(position)
             images.append(Image(url=url, caption=caption))
+        listed = link_list_blocks(self.blocks)
         blocks = [
-            b.text for i, b in enumerate(self.blocks) if i not in taken and not b.attachment_only
+            b.text
+            for i, b in enumerate(self.blocks)
+            if i not in taken and i not in listed and not b.attachment_only
         ]
         return blocks, images, self.attachments
 
 
-def find_known_container(selector: Selector, css: tuple[str, ...]) -> etree._Element | None:
-    """The first visible element matching one of `css` (in order) with enough text."""
-    for query in css:
+def link_list_blocks(blocks: list[Block]) -> set[int]:
+    """Positions of lines that only link to other pages and stand in a list: a run of two or
+    more such lines, or one right after a "相关链接"-style heading."""
+    listed: set[int] = set()
+    for i, block in enumerate(blocks):
+        if not block.link_only:
+            continue
+        neighbours = (i > 0 and blocks[i - 1].link_only) or (
+            i + 1 < len(blocks) and blocks[i + 1].link_only
+        )
+        after_heading = i > 0 and RELATED_HEADING.fullmatch(blocks[i - 1].text) is not None
+        if neighbours or after_heading:
+            listed.add(i)
+    return listed
+
+
+def article_score(element: etree._Element) -> float:
+    """How much sentence text an element holds outside links: punctuation marks of running
+    text, discounted by the share of its text that is links."""
+    text = element_text(element)
+    linked = sum(len(element_text(a)) for a in element.iter("a"))
+    density = min(1.0, linked / len(text)) if text else 1.0
+    if density > MAX_LINK_DENSITY:
+        return 0.0
+    sentences = sum(text.count(mark) for mark in SENTENCE_MARKS)
+    return (sentences + len(text) / 100) * (1.0 - density)
+
+
+def depth(element: etree._Element) -> int:
+    """Number of ancestors of an element."""
+    return sum(1 for _ in element.iterancestors())
+
+
+def choose_container(
+    selector: Selector, override: str | None, root: etree._Element
+) -> etree._Element | None:
+    """The element holding the article.
+
+    The profile's selector wins when it matches visible text. Otherwise every match of the
+    known CMS containers and the densest text block compete on `article_score`; among those
+    scoring close to the best, the deepest is taken, so a page-wide wrapper that also holds
+    sidebars and navigation loses to the article block inside it.
+    """
+    if override:
+        for match in selector.css(override):
+            element = match.root
+            if isinstance(element, etree._Element) and is_visible(element):
+                if len(element_text(element)) >= MIN_BODY_CHARS:
+                    return element
+    candidates: list[etree._Element] = []
+    for query in KNOWN_BODY_SELECTORS:
         for match in selector.css(query):
             element = match.root
-            if not isinstance(element, etree._Element) or not is_visible(element):
-                continue
-            if len(element_text(element)) >= MIN_BODY_CHARS:
-                return element
-    return None
+            if isinstance(element, etree._Element) and element not in candidates:
+                candidates.append(element)
+    densest = densest_container(root)
+    if densest is not None and densest not in candidates:
+        candidates.append(densest)
+    scored = [(c, article_score(c)) for c in candidates if is_visible(c)]
+    scored = [(c, score) for c, score in scored if score > 0]
+    if not scored:
+        return None
+    best = max(score for _, score in scored)
+    close = [c for c, score in scored if score >= CLOSE_TO_BEST * best]
+    return max(close, key=depth)
 
 
 def densest_container(root: etree._Element) -> etree._Element | None:
@@ -469,21 +638,45 @@ def densest_container(root: etree._Element) -> etree._Element | None:
     return None
 
 
+def without_site_name(title: str, site_names: list[str]) -> str:
+    """A title with a trailing " - Site name" (or "_", "|") taken off."""
+    for site in site_names:
+        match = re.search(r"\s*(?:-|_|\||｜|—|–)\s*" + re.escape(site) + r"$", title)
+        if match and match.start() > 0:
+            return title[: match.start()]
+    return title
+
+
+def heading_text(element: etree._Element) -> str:
+    """A heading's text without the date or meta line some templates nest inside it."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        if not isinstance(child.tag, str) or child.tag in SKIPPED_TAGS or is_hidden(child):
+            parts.append(child.tail or "")
+            continue
+        text = element_text(child)
+        if not (DATE_PATTERN.search(text) or SOURCE_LABEL.search(text)):
+            parts.append(text)
+        parts.append(child.tail or "")
+    return clean_inline("".join(parts))
+
+
 def find_title(selector: Selector, metas: dict[str, str], override: str | None) -> str | None:
     """Title from the profile's selector, the ArticleTitle meta, og:title, a heading, `<title>`."""
     if override:
         texts = [element_text(m.root) for m in selector.css(override)]
         if texts and texts[0]:
             return texts[0]
+    site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
     for name in ("articletitle", "og:title"):
         if metas.get(name):
-            return metas[name]
+            return without_site_name(metas[name], site_names)
     page_title = clean_inline(selector.xpath("string(//title)").get() or "")
     headings: list[str] = []
     for query in TITLE_CANDIDATES:
         for match in selector.css(query):
             if isinstance(match.root, etree._Element) and is_visible(match.root):
-                text = element_text(match.root)
+                text = heading_text(match.root)
                 if 4 <= len(text) <= 120:
                     headings.append(text)
     for text in headings:
@@ -534,19 +727,30 @@ class MetaLine:
 def find_meta_line(head: list[str]) -> MetaLine:
     """Date, source, author and photographer from the meta line just above the article."""
     for line in reversed(head[-12:]):
-        date_label = DATE_LABEL.search(line)
-        if len(line) > 200 or date_label is None:
+        if len(line) > META_LINE_MAX_CHARS:
             continue
-        published = parse_datetime(line[date_label.end() :])
-        if published is None:
+        if DATE_LABEL.search(line) is None and not is_meta_line(line):
             continue
-        return MetaLine(
-            published_at=published,
-            source=labelled_value(line, SOURCE_LABEL),
-            author=join_names(labelled_value(line, AUTHOR_LABEL)),
-            photographer=join_names(labelled_value(line, PHOTOGRAPHER_LABEL)),
-        )
+        found = read_meta_line(line)
+        if found.published_at is not None:
+            return found
     return MetaLine()
+
+
+def real_value(value: str | None) -> str | None:
+    """None for the placeholders CMS templates print when a field was left empty."""
+    if value is None or value.strip().lower() in PLACEHOLDER_VALUES:
+        return None
+    return value
+
+
+def personal_author(value: str | None, *organisations: str | None) -> str | None:
+    """The Author meta when it names people; None when it names the publishing office (some
+    templates fill it with the site or the department for every page)."""
+    value = real_value(value)
+    if value is None or value in organisations or ORGANISATION_NAME.search(value):
+        return None
+    return value
 
 
 def join_names(value: str | None) -> str | None:
@@ -558,6 +762,60 @@ def join_names(value: str | None) -> str | None:
     if len(names) > 1 and all(PERSONAL_NAME.fullmatch(n) for n in names):
         return "、".join(names)
     return value
+
+
+def is_meta_line(line: str) -> bool:
+    """True for a page's own "发布时间：… 来源：… 浏览：…" line, as opposed to an article sentence
+    or an event's "时间：…" detail: it names publication, or carries two page fields, or is a
+    bare date with a time of day and a short name."""
+    if len(line) > META_LINE_MAX_CHARS or SENTENCE_END.search(line):
+        return False
+    if PUBLICATION_LABEL.search(line) and DATE_PATTERN.search(line):
+        return True
+    fields = len(META_FIELD.findall(line))
+    if fields >= 2 and (DATE_PATTERN.search(line) or SOURCE_LABEL.search(line)):
+        return True
+    bare = DATE_PATTERN.match(line)
+    return bool(bare and bare["H"] is not None and len(line) - bare.end() <= BARE_META_REST_CHARS)
+
+
+def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], MetaLine]:
+    """Meta lines templates put inside the content container, at its head or under a repeated
+    title, taken out of the blocks and read; lines repeating the title go too."""
+    kept: list[str] = []
+    found = MetaLine()
+    for index, block in enumerate(blocks):
+        after_title = bool(kept) and kept[-1] == title or index > 0 and blocks[index - 1] == title
+        if block == title:
+            continue
+        if (index < INNER_META_WINDOW or after_title) and is_meta_line(block):
+            if found.published_at is None and found.source is None:
+                found = read_meta_line(block)
+            continue
+        kept.append(block)
+    return kept, found
+
+
+def read_meta_line(line: str) -> MetaLine:
+    """The fields of one meta line."""
+    label = DATE_LABEL.search(line)
+    published = parse_datetime(line[label.end() :] if label else line)
+    return MetaLine(
+        published_at=published,
+        source=labelled_value(line, SOURCE_LABEL),
+        author=join_names(labelled_value(line, AUTHOR_LABEL)),
+        photographer=join_names(labelled_value(line, PHOTOGRAPHER_LABEL)),
+    )
+
+
+def merge_meta_lines(outer: MetaLine, inner: MetaLine) -> MetaLine:
+    """The meta line above the content, completed by one found inside it."""
+    return MetaLine(
+        published_at=outer.published_at or inner.published_at,
+        source=outer.source or inner.source,
+        author=outer.author or inner.author,
+        photographer=outer.photographer or inner.photographer,
+    )
 
 
 def find_editor_line(tail: list[str]) -> str | None:
@@ -614,10 +872,7 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
     metas = page_metas(selector)
-    body_css = ((selectors.body,) if selectors.body else ()) + KNOWN_BODY_SELECTORS
-    content = find_known_container(selector, body_css)
-    if content is None:
-        content = densest_container(root)
+    content = choose_container(selector, selectors.body, root)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
     walker = BlockWalker(url, skip_furniture=True)
@@ -628,21 +883,32 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     title = find_title(selector, metas, selectors.title)
     if not title:
         raise NotAnArticle("no title found")
+    blocks, inner_meta = split_inner_meta_lines(blocks, title)
+    if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
+        raise NotAnArticle("the content container holds no article text")
     head, tail = page_lines(root, content, url)
     attachments = attachments + [
         a for a in following_attachments(content, url) if a not in attachments
     ]
-    meta_line = find_meta_line(head)
-    published = None
+    meta_line = merge_meta_lines(find_meta_line(head), inner_meta)
+    override_date = None
     if selectors.published_at:
-        published = parse_datetime(" ".join(selector.css(selectors.published_at).getall()))
-    published = published or parse_datetime(metas.get("pubdate", "")) or meta_line.published_at
-    published = published or parse_datetime(metas.get("article:published_time", ""))
+        override_date = parse_datetime(" ".join(selector.css(selectors.published_at).getall()))
+    published = most_precise(
+        override_date,
+        parse_datetime(metas.get("pubdate", "")),
+        parse_datetime(metas.get("article:published_time", "")),
+        meta_line.published_at,
+        parse_datetime(" ".join(selector.xpath("//time/@datetime").getall()[:1])),
+    )
     return Extraction(
         title=title,
         published_at=published,
-        source=metas.get("contentsource") or meta_line.source,
-        author=join_names(metas.get("author")) or meta_line.author,
+        source=real_value(metas.get("contentsource")) or real_value(meta_line.source),
+        author=join_names(
+            personal_author(metas.get("author"), metas.get("sitename"), metas.get("contentsource"))
+        )
+        or real_value(meta_line.author),
         editor=find_editor_line(tail),
         photographer=meta_line.photographer,
         section=metas.get("columnname") or find_breadcrumb_section(head),

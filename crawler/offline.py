@@ -13,14 +13,14 @@ from scrapy.utils.project import get_project_settings
 
 from crawler.encoding import decode_page
 from crawler.extract import NotAnArticle, build_record
-from crawler.sites import SITES, SiteProfile, generic_profile
+from crawler.sites import GENERIC_KEY, SITES, SiteProfile, generic_profile
 from pipelines import Record, RecordStep, apply_steps, record_steps
 
 
 def profile_for(url: str, site: str | None = None) -> SiteProfile:
     """The profile named `site`, else the one owning `url`, else the generic one."""
     if site is not None:
-        return SITES[site]
+        return generic_profile(url) if site == GENERIC_KEY else SITES[site]
     owner = next((p for p in SITES.values() if p.owns_url(url)), None)
     return owner or generic_profile(url)
 

@@ -75,11 +75,14 @@ def run_crawl(
     return CrawlResult(done.returncode, done.stderr, output_dir, records)
 
 
+GENERIC_DIR = Path(__file__).parent / "fixtures" / "generic"
+
+
 @cache
-def golden_records() -> dict[str, dict[str, Any]]:
-    """Every expected record of the fixture sites, by article URL."""
+def golden_records(root: Path = SITES_DIR) -> dict[str, dict[str, Any]]:
+    """Every expected record under `root` (by default: of the fixture sites), by article URL."""
     expected: dict[str, dict[str, Any]] = {}
-    for path in sorted(SITES_DIR.rglob("*.expected.json")):
+    for path in sorted(root.rglob("*.expected.json")):
         record = json.loads(path.read_text("utf-8"))
         record["_page"] = str(path).removesuffix(".expected.json")
         expected[record["url"]] = record

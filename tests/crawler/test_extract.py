@@ -6,12 +6,26 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import NotAnArticle, build_record, extract, parse_datetime
+from crawler.extract import (
+    NotAnArticle,
+    build_record,
+    extract,
+    is_meta_line,
+    most_precise,
+    parse_datetime,
+    without_site_name,
+)
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
-from tests.conftest import assert_valid_record, golden_differences, golden_records, page_file
+from tests.conftest import (
+    GENERIC_DIR,
+    assert_valid_record,
+    golden_differences,
+    golden_records,
+    page_file,
+)
 
-GOLDEN = golden_records()
+GOLDEN = golden_records() | golden_records(GENERIC_DIR)
 
 
 PROCESSOR = PageProcessor()
@@ -40,6 +54,9 @@ def test_golden_page(url: str) -> None:
         ("2024/5/6", "2024-05-06"),
         ("2024.11.02 08:05", "2024-11-02T08:05:00+08:00"),
         ("2024-02-30", None),
+        ("2024-06-12T01:30:00+00:00", "2024-06-12T09:30:00+08:00"),
+        ("2024-06-11T20:00:00Z", "2024-06-12T04:00:00+08:00"),
+        ("2024-06-12T09:30:00+08:00", "2024-06-12T09:30:00+08:00"),
         ("no date here", None),
     ],
 )
@@ -122,3 +139,68 @@ def test_generic_profile_record_keeps_the_page_site_name() -> None:
     record = build_record(page, url, generic_profile(url))
     assert record.site == "generic"
     assert record.site_name == "示例园区管委会"
+
+
+@pytest.mark.parametrize(
+    ("line", "meta"),
+    [
+        ("发布时间：2024-06-12 15:00来源：云溪高新区科技创新局阅读量：字号：大 中 小", True),
+        ("2024-06-12 15:42:08 来源：北湖科技园管委会 评论：0 点击：", True),
+        ("2024-06-12 11:05 凤栖高新区行政审批局", True),
+        ("日期：2024-06-12 浏览次数：{{viewCount}}", True),
+        ("时间：2024年7月1日（星期一）14:30", False),
+        ("时间：2024年7月1日 地点：园区会议中心", False),
+        ("2024年6月12日，园区召开企业服务大会，来源地遍及长三角。", False),
+        ("来源于企业的数据显示，上半年研发投入增长两成。", False),
+    ],
+)
+def test_meta_lines_are_told_from_article_text(line: str, meta: bool) -> None:
+    assert is_meta_line(line) is meta
+
+
+@pytest.mark.parametrize(
+    ("title", "sites", "clean"),
+    [
+        ("名单出炉 - 西港科创城", ["西港科创城"], "名单出炉"),
+        ("名单出炉_西港科创城", ["西港科创城"], "名单出炉"),
+        ("西港科创城", ["西港科创城"], "西港科创城"),
+        ("名单出炉 - 另一站", ["西港科创城"], "名单出炉 - 另一站"),
+    ],
+)
+def test_site_name_is_taken_off_meta_titles(title: str, sites: list[str], clean: str) -> None:
+    assert without_site_name(title, sites) == clean
+
+
+@pytest.mark.parametrize(
+    ("candidates", "chosen"),
+    [
+        (("2024-06-12", "2024-06-12T09:30:00+08:00"), "2024-06-12T09:30:00+08:00"),
+        (("2024-06-12", "2024-06-13T09:30:00+08:00"), "2024-06-12"),
+        ((None, "2024-06-12"), "2024-06-12"),
+        ((None, None), None),
+    ],
+)
+def test_most_precise_completes_a_date_with_its_time(
+    candidates: tuple[str | None, ...], chosen: str | None
+) -> None:
+    assert most_precise(*candidates) == chosen
+
+
+RELATED = """<html><head><title>t</title></head><body><h1>园区新建职工之家</h1>
+<div class="zw"><p>园区新建8个职工之家，覆盖企业职工三万余人，配备阅览室、健身房和母婴室。</p>
+<p>详见<a href="/a/1.html">职工之家名录</a>。</p>
+<p><img src="/img/share_wx.png" alt="微信"><img src="/images/ewm.png" alt="二维码">
+<img src="data:image/gif;base64,R0lGOD" data-lazy-src="/up/2024/photo.jpg"></p>
+<p>相关链接：</p><p><a href="/a/2.html">园区举办职工运动会</a></p><p><a href="/a/3.html">职工技能月启动</a></p>
+<p>附件：1.<a href="/files/list.xlsx">名录.xlsx</a></p></div></body></html>"""
+
+
+def test_link_lists_attachments_and_page_images_stay_out_of_the_body() -> None:
+    found = extract(RELATED, "http://www.example.gov.cn/a/9.html")
+    assert found.body_blocks == [
+        "园区新建8个职工之家，覆盖企业职工三万余人，配备阅览室、健身房和母婴室。",
+        "详见职工之家名录。",
+        "相关链接：",
+    ]
+    assert [image.url for image in found.images] == ["http://www.example.gov.cn/up/2024/photo.jpg"]
+    assert [a.name for a in found.attachments] == ["名录.xlsx"]
