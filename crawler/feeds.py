@@ -15,6 +15,9 @@ class AtomicFileFeedStorage(FileFeedStorage):
     """Writes the feed beside its final name as `<name>.part`, fsyncs it and renames it into
     place when the feed is closed, so `output/articles/*.jsonl` only ever holds whole files."""
 
+    stored = False
+    """True once the file is on disk under its final name."""
+
     def open(self, spider: Any) -> IO[Any]:
         final = Path(self.path)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -32,3 +35,21 @@ class AtomicFileFeedStorage(FileFeedStorage):
             os.fsync(directory)
         finally:
             os.close(directory)
+        self.stored = True
+
+
+class MainFeedFilter:
+    """The articles feed: every record that is not a duplicate of another article."""
+
+    def __init__(self, feed_options: dict[str, Any] | None) -> None:
+        self.feed_options = feed_options
+
+    def accepts(self, item: Any) -> bool:
+        return not item.get("duplicate_of")
+
+
+class DuplicateFeedFilter(MainFeedFilter):
+    """The duplicates feed: records that copy another article (`duplicate_of` set)."""
+
+    def accepts(self, item: Any) -> bool:
+        return bool(item.get("duplicate_of"))

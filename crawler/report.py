@@ -30,11 +30,14 @@ class ExitStatus(IntEnum):
     SITE_FAILED = 1
     """A site had errors above the threshold, no list entries, or poor field coverage."""
     USAGE = 2
-    """A bad argument or setting."""
-    ALREADY_RUNNING = 3
-    """Another run holds the lock."""
-    STATE_OR_OUTPUT = 4
-    """The state database or the output folder cannot be used; nothing was committed."""
+    """A bad argument."""
+    STATE = 65
+    """The state database cannot be used (sysexits EX_DATAERR); the message says how to
+    recover."""
+    OUTPUT = 73
+    """Records could not be written (sysexits EX_CANTCREAT); the state did not advance."""
+    ALREADY_RUNNING = 75
+    """Another run holds the lock (sysexits EX_TEMPFAIL: try again later)."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,14 @@ class Thresholds:
     """When a site counts as failed (settings PARKNEWS_RUN_*)."""
 
     max_error_share: float = 0.1
+    min_errors: int = 3
     min_field_coverage: float = 0.9
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Thresholds:
         return cls(
             max_error_share=settings.getfloat("PARKNEWS_RUN_MAX_ERROR_SHARE", 0.1),
+            min_errors=settings.getint("PARKNEWS_RUN_MIN_ERRORS", 3),
             min_field_coverage=settings.getfloat("PARKNEWS_RUN_MIN_FIELD_COVERAGE", 0.9),
         )
 
@@ -77,7 +82,12 @@ def site_problems(site: SiteRun, thresholds: Thresholds) -> list[str]:
         problems.append("its list pages held no articles (a redesign?)")
     if site.list_pages == 0:
         problems.append("no list page could be read")
-    if site.requests and len(site.errors) / site.requests > thresholds.max_error_share:
+    errors = len(site.errors)
+    if (
+        site.requests
+        and errors >= thresholds.min_errors
+        and errors / site.requests > thresholds.max_error_share
+    ):
         share = len(site.errors) / site.requests
         problems.append(f"{share:.0%} of requests failed (limit {thresholds.max_error_share:.0%})")
     if site.records:
@@ -249,7 +259,7 @@ class RunReport:
         if self.stats.get_value("parknews/output_failed") or self.stats.get_value(
             "feedexport/failed_count/AtomicFileFeedStorage"
         ):
-            status = ExitStatus.STATE_OR_OUTPUT
+            status = ExitStatus.OUTPUT
         return {
             "run_id": getattr(spider, "run_id", None),
             "finish_reason": reason,
@@ -271,7 +281,7 @@ class RunReport:
             write_atomically(path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         except OSError as exc:
             logger.error("Cannot write the run report %s: %s", path, exc.strerror)
-            self.stats.set_value("parknews/exit_status", int(ExitStatus.STATE_OR_OUTPUT))
+            self.stats.set_value("parknews/exit_status", int(ExitStatus.OUTPUT))
         logger.info("Run summary (%s):\n%s", path, summary_table(report["sites"]))
         for key, site in report["sites"].items():
             for problem in site["problems"]:

@@ -39,17 +39,36 @@ DOWNLOADER_MIDDLEWARES = {
 # text field.
 EXTENSIONS = {
     "crawler.report.RunReport": 500,
+    # After the report, so the run logged in the state carries the report's verdict.
+    "crawler.incremental.CrawlState": 510,
 }
 
-# When a run counts as failed (exit status 1): a site with more than this share of failed
-# requests or unusable pages, or with fewer records holding title, date and body than this.
+# Incremental runs: the state database remembers the articles written; a list page whose
+# articles are all known ends the paging of its section, after this many more such pages.
+PARKNEWS_STATE_ENABLED = True
+PARKNEWS_STATE_PATH = "state/parknews.sqlite3"
+PARKNEWS_INCREMENTAL_RECHECK_PAGES = 0
+# An article link that answered 404/410 is not asked for again for this many days.
+PARKNEWS_STATE_GONE_RETRY_DAYS = 7.0
+# Records per output file; each finished file is committed to the state as it closes, so a
+# killed run loses at most one unfinished file, which the next run writes again.
+PARKNEWS_OUTPUT_BATCH_ITEMS = 100
+
+# When a run counts as failed (exit status 1): a site with at least PARKNEWS_RUN_MIN_ERRORS
+# failed requests or unusable pages making up more than PARKNEWS_RUN_MAX_ERROR_SHARE of its
+# requests, or with fewer records holding title, date and body than the coverage share.
 PARKNEWS_RUN_MAX_ERROR_SHARE = 0.1
+PARKNEWS_RUN_MIN_ERRORS = 3
 PARKNEWS_RUN_MIN_FIELD_COVERAGE = 0.9
 
 ITEM_PIPELINES = {
     "pipelines.boilerplate.CleanBodyPipeline": 200,
     "pipelines.normalise.NormalisePipeline": 300,
+    "pipelines.dedup.DedupPipeline": 400,
 }
+# Records whose script-invariant texts are at least this similar (estimated Jaccard of
+# character shingles) are copies of one article.
+PARKNEWS_DEDUP_THRESHOLD = 0.6
 PARKNEWS_CLEAN_LEARN_TEMPLATES = True
 PARKNEWS_SCRIPT_KEEP_ORIGINAL = False
 PARKNEWS_SCRIPT_SITE_OVERRIDES: dict[str, str] = {}

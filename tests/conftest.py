@@ -39,6 +39,7 @@ class CrawlResult:
     stderr: str
     output_dir: Path
     records: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
 
     def by_url(self) -> dict[str, dict[str, Any]]:
         return {r["url"]: r for r in self.records}
@@ -57,6 +58,8 @@ def run_crawl(
         "-s",
         f"PARKNEWS_OUTPUT_DIR={output_dir}",
         "-s",
+        f"PARKNEWS_STATE_PATH={output_dir / 'state.sqlite3'}",
+        "-s",
         "DOWNLOAD_DELAY=0",
         "-s",
         "AUTOTHROTTLE_ENABLED=False",
@@ -68,11 +71,22 @@ def run_crawl(
     done = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
-    records: list[dict[str, Any]] = []
-    for path in sorted((output_dir / "articles").glob("*.jsonl")):
-        for line in path.read_text("utf-8").splitlines():
-            records.append(json.loads(line))
-    return CrawlResult(done.returncode, done.stderr, output_dir, records)
+    return CrawlResult(
+        done.returncode,
+        done.stderr,
+        output_dir,
+        read_records(output_dir / "articles"),
+        read_records(output_dir / "duplicates"),
+    )
+
+
+def read_records(folder: Path) -> list[dict[str, Any]]:
+    """Every record of every finished JSONL file in `folder`, in file order."""
+    return [
+        json.loads(line)
+        for path in sorted(folder.glob("*.jsonl"))
+        for line in path.read_text("utf-8").splitlines()
+    ]
 
 
 GENERIC_DIR = Path(__file__).parent / "fixtures" / "generic"

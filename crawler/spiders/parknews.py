@@ -14,15 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler import listing
 from crawler.extract import NotAnArticle, build_record
+from crawler.incremental import spider_state
 from crawler.replay import DEMO_ARCHIVE
 from crawler.report import RunReport
 from crawler.sites import SITES, Pagination, ProfileError, SiteProfile, generic_profile
+
+GONE_STATUSES = (404, 410)
+"""Answers after which an article link is not asked for again for a while."""
+SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
 
 
 class ArgumentError(ValueError):
@@ -37,15 +44,16 @@ class CrawlPlan:
     since: date | None
     max_pages: int | None
     replay: Path | None
+    full: bool = False
 
 
 def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
     """Check `-a` arguments; ArgumentError with a one-line message for any bad one."""
-    known = {"sites", "since", "max_pages", "replay", "start_url"}
-    unknown = sorted(set(arguments) - known)
+    unknown = sorted(set(arguments) - SPIDER_ARGUMENTS)
     if unknown:
         raise ArgumentError(
-            f"unknown argument {unknown[0]!r}; valid arguments: {', '.join(sorted(known))}"
+            f"unknown argument {unknown[0]!r}; "
+            f"valid arguments: {', '.join(sorted(SPIDER_ARGUMENTS))}"
         )
     start_url = arguments.get("start_url")
     if start_url:
@@ -84,7 +92,33 @@ def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
             raise ArgumentError(
                 f"replay must be 'demo' or the path of a WARC file; {str(replay)!r} is not a file"
             )
-    return CrawlPlan(profiles=profiles, since=since, max_pages=max_pages, replay=replay)
+    full_text = str(arguments.get("full") or "0").strip().lower()
+    if full_text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ArgumentError(f"full must be 1 or 0, got {arguments['full']!r}")
+    full = full_text in ("1", "true", "yes")
+    return CrawlPlan(profiles=profiles, since=since, max_pages=max_pages, replay=replay, full=full)
+
+
+def output_feeds(settings: Any) -> dict[str, dict[str, Any]]:
+    """The two JSONL feeds of a run, in batches that each become a finished file: the articles
+    and the duplicates (see crawler.feeds)."""
+    output = Path(settings.get("PARKNEWS_OUTPUT_DIR", "output"))
+    options = {
+        "format": "jsonlines",
+        "encoding": "utf-8",
+        "store_empty": False,
+        "batch_item_count": settings.getint("PARKNEWS_OUTPUT_BATCH_ITEMS", 100),
+    }
+    return {
+        str(output / "articles" / "%(run_id)s-%(batch_id)03d.jsonl"): {
+            **options,
+            "item_filter": "crawler.feeds.MainFeedFilter",
+        },
+        str(output / "duplicates" / "%(run_id)s-%(batch_id)03d.jsonl"): {
+            **options,
+            "item_filter": "crawler.feeds.DuplicateFeedFilter",
+        },
+    }
 
 
 def run_id() -> str:
@@ -103,23 +137,23 @@ class ParknewsSpider(scrapy.Spider):
     name = "parknews"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        arguments = {
-            k: v
-            for k, v in kwargs.items()
-            if k in {"sites", "since", "max_pages", "replay", "start_url"}
-        }
+        arguments = {k: v for k, v in kwargs.items() if k in SPIDER_ARGUMENTS}
         passthrough = {k: v for k, v in kwargs.items() if k not in arguments}
         self.plan = parse_arguments(arguments)
         super().__init__(*args, **passthrough)
         self.profiles = {p.key: p for p in self.plan.profiles}
         self.allowed_domains = sorted({d for p in self.plan.profiles for d in p.allowed_domains})
         self.run_id = run_id()
+        self.recheck_pages = 0
+        self.started_mirrors: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ParknewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, ParknewsSpider)
         settings = crawler.settings
+        spider.recheck_pages = settings.getint("PARKNEWS_INCREMENTAL_RECHECK_PAGES", 0)
+        crawler.signals.connect(spider.crawl_mirrors, signal=signals.spider_idle)
         if spider.plan.replay is not None:
             # A replay reads a local file: no politeness delays are owed to anyone.
             settings.set("PARKNEWS_REPLAY_ARCHIVE", str(spider.plan.replay), priority="spider")
@@ -127,29 +161,57 @@ class ParknewsSpider(scrapy.Spider):
             settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
             settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="spider")
         if settings.getpriority("FEEDS") in (None, 0) or not settings.getdict("FEEDS"):
-            output = Path(settings.get("PARKNEWS_OUTPUT_DIR", "output"))
-            feeds = {
-                str(output / "articles" / "%(run_id)s.jsonl"): {
-                    "format": "jsonlines",
-                    "encoding": "utf-8",
-                    "store_empty": False,
-                }
-            }
-            settings.set("FEEDS", feeds, priority="spider")
+            settings.set("FEEDS", output_feeds(settings), priority="spider")
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
+        """The first list page of every section; mirror sites wait (see `crawl_mirrors`)."""
         for profile in self.plan.profiles:
-            for section in profile.sections:
-                yield self.list_request(section.url, profile, section.name, page=1)
+            if not self.waits_for_original(profile):
+                for request in self.section_requests(profile):
+                    yield request
 
-    def list_request(self, url: str, profile: SiteProfile, section: str, page: int) -> Request:
+    def waits_for_original(self, profile: SiteProfile) -> bool:
+        """True for a mirror whose original site is crawled in the same run."""
+        return profile.mirror_of is not None and profile.mirror_of in self.profiles
+
+    def section_requests(self, profile: SiteProfile) -> Iterator[Request]:
+        """The first list page of each of a site's sections."""
+        for section in profile.sections:
+            yield self.list_request(section.url, profile, section.name, page=1)
+
+    def crawl_mirrors(self) -> None:
+        """When the crawl goes idle, start the mirrors of the sites it crawled: the original
+        articles are then all written first, so the copies are the ones marked duplicate."""
+        waiting = [
+            p
+            for p in self.plan.profiles
+            if self.waits_for_original(p) and p.key not in self.started_mirrors
+        ]
+        if not waiting:
+            return
+        engine = self.crawler.engine
+        assert engine is not None
+        for profile in waiting:
+            self.started_mirrors.add(profile.key)
+            for request in self.section_requests(profile):
+                engine.crawl(request)
+        raise DontCloseSpider
+
+    def list_request(
+        self, url: str, profile: SiteProfile, section: str, page: int, known_pages: int = 0
+    ) -> Request:
         """The request for one list page of a section."""
         return Request(
             url,
             callback=self.parse_list,
             errback=self.failed,
-            cb_kwargs={"site": profile.key, "section": section, "page": page},
+            cb_kwargs={
+                "site": profile.key,
+                "section": section,
+                "page": page,
+                "known_pages": known_pages,
+            },
             meta={"parknews_kind": "list"},
         )
 
@@ -160,8 +222,13 @@ class ParknewsSpider(scrapy.Spider):
         section: str,
         page: int,
         pager: listing.HanwebPager | None = None,
+        known_pages: int = 0,
     ) -> Iterator[Request]:
-        """Follow the articles of a list page, then its next page when there should be one."""
+        """Follow the articles of a list page, then its next page when there should be one.
+
+        Articles that earlier runs wrote are not fetched again (unless full=1), and paging
+        stops after a page whose articles are all known, plus PARKNEWS_INCREMENTAL_RECHECK_PAGES
+        more such pages."""
         profile = self.profiles[site]
         stats = self.crawler.stats
         assert stats is not None
@@ -179,24 +246,40 @@ class ParknewsSpider(scrapy.Spider):
             entries = listing.entries_from_html(html, response.url, profile)
         stats.inc_value(f"parknews/{site}/list_pages")
         self.report.list_page(site, len(entries))
+        known = self.known_urls(entries)
+        stats.inc_value(f"parknews/{site}/articles_known", len(known))
         older_than_since = False
         for entry in entries:
             if self.plan.since and entry.date and entry.date[:10] < self.plan.since.isoformat():
                 older_than_since = True
                 continue
-            yield self.article_request(entry, profile, section)
+            if entry.url not in known:
+                yield self.article_request(entry, profile, section)
         if older_than_since:
             return
+        if entries and len(known) == len(entries):
+            known_pages += 1
+            if known_pages > self.recheck_pages:
+                return
         if self.plan.max_pages is not None and page >= self.plan.max_pages:
             return
         if profile.pagination is Pagination.HANWEB_DATAPROXY:
             pager = pager or listing.hanweb_pager(html, response.url)
             if pager is not None:
-                yield from self.hanweb_next(response.url, pager, profile, section, page)
+                yield from self.hanweb_next(
+                    response.url, pager, profile, section, page, known_pages
+                )
             return
         following = listing.next_page(html, response.url, profile)
         if following and profile.owns_url(following):
-            yield self.list_request(following, profile, section, page + 1)
+            yield self.list_request(following, profile, section, page + 1, known_pages)
+
+    def known_urls(self, entries: list[listing.ListEntry]) -> set[str]:
+        """The entries' URLs whose articles earlier runs wrote; none with full=1 or no state."""
+        state = spider_state(self)
+        if state is None or self.plan.full or not entries:
+            return set()
+        return state.known(entry.url for entry in entries)
 
     def hanweb_next(
         self,
@@ -205,6 +288,7 @@ class ParknewsSpider(scrapy.Spider):
         profile: SiteProfile,
         section: str,
         page: int,
+        known_pages: int = 0,
     ) -> Iterator[Request]:
         """POST for the next block of a Hanweb column's records from dataproxy.jsp."""
         start = page * pager.per_page + 1
@@ -215,7 +299,13 @@ class ParknewsSpider(scrapy.Spider):
             formdata=pager.form,
             callback=self.parse_list,
             errback=self.failed,
-            cb_kwargs={"site": profile.key, "section": section, "page": page + 1, "pager": pager},
+            cb_kwargs={
+                "site": profile.key,
+                "section": section,
+                "page": page + 1,
+                "pager": pager,
+                "known_pages": known_pages,
+            },
             meta={"parknews_kind": "list"},
         )
 
@@ -263,6 +353,15 @@ class ParknewsSpider(scrapy.Spider):
         site = request.cb_kwargs.get("site") if request is not None else None
         response = getattr(failure.value, "response", None)
         kind = f"http_{response.status}" if response is not None else type(failure.value).__name__
+        state = spider_state(self)
+        is_article = request is not None and request.meta.get("parknews_kind") == "article"
+        if (
+            state is not None
+            and is_article
+            and response is not None
+            and response.status in GONE_STATUSES
+        ):
+            state.gone(url, response.status)
         self.record_error(site, url, kind, failure.getErrorMessage(), unanswered=response is None)
 
     def record_error(

@@ -28,7 +28,7 @@ def test_demo_archive_replays_the_whole_crawl_offline(tmp_path: Path) -> None:
     assert replayed.returncode == 0, replayed.stderr[-3000:]
     assert len(replayed.records) >= 60
     assert "parknews/replay/missing" not in replayed.stderr
-    records = replayed.by_url()
+    records = replayed.by_url() | {r["url"]: r for r in replayed.duplicates}
     for url, expected in golden_records().items():
         assert url in records, url
         assert golden_differences(records[url], expected) == []

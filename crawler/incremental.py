@@ -1,0 +1,148 @@
+"""Incremental runs: the crawl state opened for one run, and committed only for what is on disk.
+
+The spider asks `CrawlState.known` which articles earlier runs wrote, so it fetches only new
+ones. Records become "seen" only after the output file holding them has been fsynced and
+renamed into place (`feed_slot_closed`): a run killed at any moment leaves its unfinished
+batch unseen, and the next run fetches and writes those articles again, once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.extensions.feedexport import FeedSlot
+
+from crawler.feeds import PARTIAL_SUFFIX
+from crawler.report import ExitStatus, RunReport
+from crawler.state import RunLock, StateError, StateStore, article_key, lock_path_for
+
+logger = logging.getLogger(__name__)
+LOCK_HELD_SETTING = "_PARKNEWS_RUN_LOCK_HELD"
+"""Set by the crawl command once it holds the run lock, so the extension does not take it
+twice (flock locks of one process on two descriptors exclude each other)."""
+
+
+def state_path(settings: Any) -> Path:
+    """The state database named by PARKNEWS_STATE_PATH."""
+    return Path(str(settings.get("PARKNEWS_STATE_PATH") or "state/parknews.sqlite3"))
+
+
+def remove_unfinished_files(output_dir: Path) -> list[Path]:
+    """Delete the `*.part` files a killed run left under `output_dir`; their records were
+    never committed, so this run writes them again."""
+    removed = []
+    for folder in ("articles", "duplicates"):
+        for partial in sorted((output_dir / folder).glob("*" + PARTIAL_SUFFIX)):
+            partial.unlink()
+            removed.append(partial)
+    return removed
+
+
+class CrawlState:
+    """Extension: the state database of this run.
+
+    Settings: PARKNEWS_STATE_PATH (default state/parknews.sqlite3). The run is logged in the
+    database from start to finish; per-site template counts of the cleaning are loaded at the
+    start and saved at the end; written records are committed batch by batch.
+    """
+
+    def __init__(self, crawler: Crawler, store: StateStore, lock: RunLock | None) -> None:
+        self.crawler = crawler
+        self.store = store
+        self.lock = lock
+        self.run_number = store.start_run()
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.committed = 0
+        self.gone_retry_days = crawler.settings.getfloat("PARKNEWS_STATE_GONE_RETRY_DAYS", 7.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlState:
+        settings = crawler.settings
+        if not settings.getbool("PARKNEWS_STATE_ENABLED", True):
+            raise NotConfigured
+        path = state_path(settings)
+        lock = None
+        if not settings.getbool(LOCK_HELD_SETTING, False):
+            lock = RunLock(lock_path_for(path))
+            lock.acquire()
+        extension = cls(crawler, StateStore(path), lock)
+        output_dir = Path(settings.get("PARKNEWS_OUTPUT_DIR", "output"))
+        for partial in remove_unfinished_files(output_dir):
+            logger.warning("Removed %s, left unfinished by an interrupted run", partial)
+        crawler.signals.connect(extension.feed_slot_closed, signals.feed_slot_closed)
+        crawler.signals.connect(extension.engine_stopped, signals.engine_stopped)
+        return extension
+
+    def known(self, urls: Iterable[str]) -> set[str]:
+        """The URLs among `urls` whose articles earlier runs wrote (by article identity), or
+        whose links answered "not found" within PARKNEWS_STATE_GONE_RETRY_DAYS."""
+        keys = {url: article_key(url) for url in urls}
+        wanted = set(keys.values())
+        seen = self.store.known(wanted) | self.store.gone(wanted, retry_days=self.gone_retry_days)
+        return {url for url, key in keys.items() if key in seen}
+
+    def gone(self, url: str, status: int) -> None:
+        """Remember an article link that answered 404 or 410."""
+        try:
+            self.store.mark_gone(url, status)
+        except StateError as exc:
+            logger.error("%s", exc)
+
+    def written_later(self, record: dict[str, Any]) -> None:
+        """Remember what to commit for a record once the file holding it is on disk."""
+        self.pending[record["url"]] = record
+
+    def feed_slot_closed(self, slot: FeedSlot) -> None:
+        """Commit the records of an output file that was stored; a failed store commits
+        nothing and fails the run."""
+        path = getattr(slot.storage, "final_path", None)
+        stored = bool(getattr(slot.storage, "stored", False))
+        report = self.crawler.get_extension(RunReport)
+        if path is None or not stored:
+            if report is not None:
+                report.output_failure(f"output file {slot.uri} could not be written")
+            return
+        written = []
+        for line in Path(path).read_text("utf-8").splitlines():
+            url = json.loads(line)["url"]
+            if url in self.pending:
+                written.append(self.pending.pop(url))
+        try:
+            self.store.commit_written(written, run_id=self.run_number)
+        except StateError as exc:
+            logger.error("%s", exc)
+            if report is not None:
+                report.output_failure(str(exc))
+            return
+        self.committed += len(written)
+
+    def engine_stopped(self) -> None:
+        """Log the run's end in the state, then let the lock go."""
+        stats = self.crawler.stats
+        status = int(stats.get_value("parknews/exit_status", 0)) if stats else 0
+        try:
+            self.store.finish_run(
+                self.run_number,
+                status="ok" if status == ExitStatus.OK else "failed",
+                exit_code=status,
+                report={"committed": self.committed, "uncommitted": len(self.pending)},
+            )
+        except StateError as exc:
+            logger.error("%s", exc)
+        finally:
+            self.store.close()
+            if self.lock is not None:
+                self.lock.release()
+
+
+def spider_state(spider: Spider) -> CrawlState | None:
+    """The crawl state of the spider's crawl, when state is enabled."""
+    crawler = getattr(spider, "crawler", None)
+    return None if crawler is None else crawler.get_extension(CrawlState)

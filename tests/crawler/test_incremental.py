@@ -1,0 +1,248 @@
+"""Runs from cron: what a second run fetches, changed sites, killed runs, overlapping runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.state import RunLock, lock_path_for
+from tests.conftest import REPO, CrawlResult, golden_records, read_records, run_crawl
+from tests.sitesrv import SITES_DIR, crawl_env, serve
+
+pytestmark = pytest.mark.crawl
+SIPAC_LIST = "www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
+NEW_ARTICLE = "http://www.sipac.gov.cn/szgyyq/yqyw/202411/t20241128_1212345.shtml"
+CHANGED_ARTICLE = "http://www.sipac.gov.cn/szgyyq/yqyw/202411/t20241122_1208734.shtml"
+
+
+NEW_PARAGRAPHS = [
+    "11月28日，园区发布2025年重点产业链招商图谱，聚焦集成电路、生物医药、纳米技术应用和人工智能"
+    "四大产业，梳理出重点招引企业清单三百余家。",
+    "图谱按照“链主企业—配套企业—服务机构”三个层级绘制，标注了每条产业链的薄弱环节和补链方向，"
+    "招商人员可据此开展精准对接。",
+    "园区投资促进部门表示，明年将围绕图谱组织专题推介活动二十场以上，力争引进重大项目五十个。",
+]
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A copy of the fixture sites that a test may change between runs, and its proxy."""
+    copy = tmp_path / "sites"
+    shutil.copytree(SITES_DIR, copy)
+    with serve(sites_dir=copy) as proxy:
+        yield copy, proxy
+
+
+def report_of(result: CrawlResult) -> dict[str, Any]:
+    latest = sorted((result.output_dir / "runs").glob("*.json"))[-1]
+    loaded: dict[str, Any] = json.loads(latest.read_text("utf-8"))
+    return loaded
+
+
+def crawl(output: Path, proxy: str, *arguments: str) -> CrawlResult:
+    result = run_crawl(output, *arguments, proxy=proxy)
+    assert result.returncode == 0, result.stderr[-3000:]
+    time.sleep(1.1)  # run ids are per second
+    return result
+
+
+def add_article(root: Path) -> None:
+    """Publish a new article at the top of sipac's 园区要闻 list."""
+    page = root / SIPAC_LIST
+    html = page.read_text("utf-8")
+    entry = (
+        '<li><a href="./202411/t20241128_1212345.shtml" target="_blank" '
+        'title="园区发布2025年重点产业链招商图谱">园区发布2025年重点产业链招商图谱</a>'
+        '<span class="date">2024-11-28</span></li>\n'
+    )
+    page.write_text(html.replace('<ul class="list">\n', '<ul class="list">\n' + entry, 1), "utf-8")
+    template = (root / "www.sipac.gov.cn/szgyyq/yqyw/202410/t20241022_1183317.shtml").read_text(
+        "utf-8"
+    )
+    article = template.replace(
+        "2024年度金鸡湖人才计划申报工作启动", "园区发布2025年重点产业链招商图谱"
+    ).replace("t20241022_1183317", "t20241128_1212345")
+    paragraphs = iter(NEW_PARAGRAPHS * 2)  # the page prints its article twice
+
+    def new_paragraph(match: re.Match[str]) -> str:
+        return f'<p style="text-indent:2em">{next(paragraphs, "")}</p>'
+
+    article = re.sub(r'<p style="text-indent:2em">[^<]{20,}</p>', new_paragraph, article)
+    (root / "www.sipac.gov.cn/szgyyq/yqyw/202411/t20241128_1212345.shtml").write_text(
+        article, "utf-8"
+    )
+
+
+def test_unchanged_rerun_fetches_first_list_pages_only(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, proxy = sites
+    first = crawl(tmp_path / "out", proxy)
+    assert len(first.records) >= 60
+    second = crawl(tmp_path / "out", proxy)
+    new_records = read_records(tmp_path / "out" / "articles")
+    assert len(new_records) == len(first.records), "the second run wrote records"
+    requests = {key: site["requests"] for key, site in report_of(second)["sites"].items()}
+    # robots.txt plus the first list page of each section, nothing else.
+    assert requests == {"sipac": 3, "binjiang": 3, "donghu": 3, "binjiang_mirror": 2}
+
+
+def test_a_new_article_is_the_only_one_fetched(sites: tuple[Path, str], tmp_path: Path) -> None:
+    root, proxy = sites
+    crawl(tmp_path / "out", proxy, "-a", "sites=sipac")
+    add_article(root)
+    before = {r["url"] for r in read_records(tmp_path / "out" / "articles")}
+    crawl(tmp_path / "out", proxy, "-a", "sites=sipac")
+    after = read_records(tmp_path / "out" / "articles")
+    added = [r for r in after if r["url"] not in before]
+    assert [r["url"] for r in added] == [NEW_ARTICLE]
+    assert len(after) == len(before) + 1
+    assert (
+        report_of(crawl(tmp_path / "out", proxy, "-a", "sites=sipac"))["sites"]["sipac"]["requests"]
+        == 3
+    )
+
+
+def test_changed_article_is_written_again_as_a_revision(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, proxy = sites
+    first = crawl(tmp_path / "out", proxy, "-a", "sites=sipac")
+    original = next(r for r in first.records if r["url"] == CHANGED_ARTICLE)
+    page = root / "www.sipac.gov.cn/szgyyq/yqyw/202411/t20241122_1208734.shtml"
+    text = page.read_bytes().decode("gb18030")
+    changed = text.replace("共有32个项目现场签约", "共有35个项目现场签约")
+    assert changed != text
+    page.write_bytes(changed.encode("gb18030"))
+    crawl(tmp_path / "out", proxy, "-a", "sites=sipac", "-a", "full=1")
+    records = read_records(tmp_path / "out" / "articles")
+    revisions = [r for r in records if r["url"] == CHANGED_ARTICLE]
+    assert [r["revision"] for r in revisions] == [1, 2]
+    assert revisions[1]["id"] == original["id"]
+    assert revisions[1]["updated_at"] == revisions[1]["fetched_at"]
+    assert revisions[1]["content_hash"] != original["content_hash"]
+    # Everything else was unchanged and is not written again.
+    assert len(records) == len(first.records) + 1
+
+
+def test_a_repost_under_another_host_is_a_duplicate(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, proxy = sites
+    official = crawl(tmp_path / "out", proxy, "-a", "sites=sipac")
+    # The same pages reached under another host (here the server's own address).
+    repost = crawl(tmp_path / "out", proxy, "-a", f"start_url={proxy}/szgyyq/yqyw/index.shtml")
+    assert repost.duplicates
+    ids = {r["id"] for r in official.records}
+    assert all(r["duplicate_of"] in ids and r["similarity"] == 1.0 for r in repost.duplicates)
+    assert read_records(tmp_path / "out" / "articles") == official.records
+
+
+def test_killed_run_loses_nothing_and_writes_nothing_twice(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, proxy = sites
+    output = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "parknews",
+        "-s",
+        f"PARKNEWS_OUTPUT_DIR={output}",
+        "-s",
+        f"PARKNEWS_STATE_PATH={output / 'state.sqlite3'}",
+        "-s",
+        "PARKNEWS_OUTPUT_BATCH_ITEMS=5",
+        "-s",
+        "DOWNLOAD_DELAY=0.05",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=crawl_env(proxy),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((output / "articles").glob("*.jsonl"))) < 2:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    killed = read_records(output / "articles")
+    assert 0 < len(killed) < 60, "the run was not killed mid-way"
+    time.sleep(1.1)
+    crawl(output, proxy)
+    assert not list(output.rglob("*.part"))
+    records = read_records(output / "articles")
+    counts = Counter(r["url"] for r in records)
+    assert [url for url, n in counts.items() if n > 1] == []
+    expected = {url for url, g in golden_records().items() if g["site"] != "binjiang_mirror"}
+    assert set(counts) == expected
+    for path in (output / "articles").glob("*.jsonl"):
+        for line in path.read_text("utf-8").splitlines():
+            json.loads(line)
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
+    state = tmp_path / "out" / "state.sqlite3"
+    with RunLock(lock_path_for(state)):
+        result = run_crawl(tmp_path / "out", "-a", "replay=demo", timeout=60)
+    assert result.returncode == 75
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "holds the lock" in result.stderr
+
+
+def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path: Path) -> None:
+    state = tmp_path / "out" / "state.sqlite3"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from crawler.state import RunLock\n"
+            f"RunLock({str(lock_path_for(state))!r}).acquire()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    with holder.stdout:
+        assert holder.stdout.readline().strip() == "held"
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    result = run_crawl(tmp_path / "out", "-a", "replay=demo", "-a", "sites=sipac", timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.records) == 26
+
+
+def test_a_corrupt_state_file_stops_the_run_with_a_way_out(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "state.sqlite3").write_bytes(b"this is not a database" * 100)
+    result = run_crawl(output, "-a", "replay=demo", timeout=60)
+    assert result.returncode == 65
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert "state.sqlite3" in line and "move the file aside" in line
+    assert "Traceback" not in result.stderr

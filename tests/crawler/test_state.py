@@ -1,0 +1,640 @@
+"""Tests of crawler.state: article keys, the SQLite state store and the run lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.state import (
+    APPLICATION_ID,
+    QUERY_CHUNK,
+    SCHEMA_VERSION,
+    STATE_PATH_SETTING,
+    AlreadyRunning,
+    RunLock,
+    StateError,
+    StateStore,
+    article_key,
+    fingerprint_to_hex,
+    fingerprint_to_int,
+    lock_path_for,
+)
+from pipelines.boilerplate import SiteTemplate
+
+REPO = Path(__file__).resolve().parents[2]
+
+# --- article_key ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        # TRS WCM: the t<date>_<id> name is the article, whatever the column.
+        (
+            "http://www.sipac.gov.cn/szgyyq/yqyw/202403/t20240315_1034521.shtml",
+            "www.sipac.gov.cn|trs:t20240315_1034521",
+        ),
+        (
+            "https://WWW.SIPAC.gov.cn:443/szgyyq/tsyq/202403/t20240315_1034521.shtml?spm=1.2",
+            "www.sipac.gov.cn|trs:t20240315_1034521",
+        ),
+        (
+            "http://www.sipac.gov.cn/szgyyq/tsyq/202401/540f6fcd1b2f38e209962eaa8181b42e.shtml",
+            "www.sipac.gov.cn|trs:540f6fcd1b2f38e209962eaa8181b42e",
+        ),
+        # Hanweb jcms: art_<column>_<id>.
+        (
+            "http://www.hhtz.gov.cn/art/2021/4/29/art_1487001_58912345.html",
+            "www.hhtz.gov.cn|hanweb:58912345",
+        ),
+        (
+            "http://www.hhtz.gov.cn/art/2021/4/30/art_1487002_58912345.html#top",
+            "www.hhtz.gov.cn|hanweb:58912345",
+        ),
+        # VSB: /info/<column>/<id>.htm, and its dynamic form.
+        ("http://www.wehdz.gov.cn/info/1021/10007.htm", "www.wehdz.gov.cn|vsb:10007"),
+        ("http://www.wehdz.gov.cn/info/1022/10007.htm", "www.wehdz.gov.cn|vsb:10007"),
+        (
+            "http://www.wehdz.gov.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1021"
+            "&wbnewsid=10007",
+            "www.wehdz.gov.cn|vsb:10007",
+        ),
+        # No CMS id: host, path and the query without tracking.
+        (
+            "http://www.twgxnews.com/news/2021/0429/8812.html",
+            "www.twgxnews.com/news/2021/0429/8812.html",
+        ),
+        (
+            "HTTPS://www.TwgxNews.com:443/news/2021/0429/8812.html?utm_source=wechat"
+            "&utm_medium=social&from=singlemessage&isappinstalled=0",
+            "www.twgxnews.com/news/2021/0429/8812.html",
+        ),
+        ("http://example.gov.cn:8080/a/b.html", "example.gov.cn:8080/a/b.html"),
+        ("http://example.gov.cn/a/b.html;jsessionid=0A1B2C3D", "example.gov.cn/a/b.html"),
+        ("http://example.gov.cn/a/b.html;JSESSIONID=0A1B?id=7", "example.gov.cn/a/b.html?id=7"),
+        (
+            "http://example.gov.cn/show.php?id=12&PHPSESSID=abc&sid=9&jsessionid=x",
+            "example.gov.cn/show.php?id=12",
+        ),
+        ("http://example.gov.cn/show.php?id=12&_=1718000000000", "example.gov.cn/show.php?id=12"),
+        ("http://example.gov.cn/show.php?id=12&t=1718000000", "example.gov.cn/show.php?id=12"),
+        ("http://example.gov.cn/show.php?id=12&t=0.48213", "example.gov.cn/show.php?id=12"),
+        ("http://example.gov.cn/show.php?id=12&t=2", "example.gov.cn/show.php?id=12&t=2"),
+        ("http://example.gov.cn/show.php?b=2&a=1", "example.gov.cn/show.php?a=1&b=2"),
+        (
+            "http://example.gov.cn/show.php?id=5&scene=1&clicktime=1718000000&enterid=1718000000",
+            "example.gov.cn/show.php?id=5",
+        ),
+        # Index pages name their folder.
+        ("http://example.gov.cn/news/index.html", "example.gov.cn/news/"),
+        ("http://example.gov.cn/news/index.shtml", "example.gov.cn/news/"),
+        ("http://example.gov.cn/news/INDEX.HTM", "example.gov.cn/news/"),
+        ("http://example.gov.cn/news/", "example.gov.cn/news/"),
+        ("http://example.gov.cn", "example.gov.cn/"),
+        ("http://example.gov.cn/news/index2.html", "example.gov.cn/news/index2.html"),
+        # Percent-encoding follows w3lib: one form for one path.
+        ("http://example.gov.cn/新闻/1.html", "example.gov.cn/%E6%96%B0%E9%97%BB/1.html"),
+    ],
+)
+def test_article_key(url: str, key: str) -> None:
+    assert article_key(url) == key
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # A page with its own id stays itself beside its neighbours and other hosts.
+        (
+            "http://www.hhtz.gov.cn/art/2021/4/29/art_1487001_58912345.html",
+            "http://www.hhtz.gov.cn/art/2021/4/29/art_1487001_58912346.html",
+        ),
+        (
+            "http://www.hhtz.gov.cn/art/2021/4/29/art_1487001_58912345.html",
+            "http://www.hangzhou.gov.cn/art/2021/4/29/art_1487001_58912345.html",
+        ),
+        ("http://example.gov.cn/show.php?id=12", "http://example.gov.cn/show.php?id=13"),
+        ("http://example.gov.cn/news/", "http://example.gov.cn/news/list.html"),
+    ],
+)
+def test_article_key_keeps_articles_apart(first: str, second: str) -> None:
+    assert article_key(first) != article_key(second)
+
+
+# --- store: fixtures -----------------------------------------------------------------------------
+
+
+class Clock:
+    """A settable clock for the store."""
+
+    def __init__(self, now: str = "2026-11-25T12:00:00Z") -> None:
+        self.now = now
+
+    def __call__(self) -> str:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[StateStore]:
+    with StateStore(tmp_path / "state" / "parknews.db", clock=clock) as opened:
+        yield opened
+
+
+def written(
+    url: str,
+    body_hash: str,
+    *,
+    record_id: str = "0123456789abcdef0123",
+    site: str = "binjiang",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A written record as commit_written reads it."""
+    return {
+        "id": record_id,
+        "url": url,
+        "canonical_url": url,
+        "site": site,
+        "content_hash": body_hash,
+        **extra,
+    }
+
+
+ART = "http://www.hhtz.gov.cn/art/2021/4/29/art_1487001_58912345.html"
+ART_OTHER_COLUMN = "http://www.hhtz.gov.cn/art/2021/4/29/art_1487002_58912345.html"
+ART_KEY = "www.hhtz.gov.cn|hanweb:58912345"
+
+
+# --- store: schema -------------------------------------------------------------------------------
+
+
+def test_new_store_has_schema_wal_and_identity(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "folder" / "state.db"
+    StateStore(path).close()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        db.close()
+    assert {"articles", "template_counts", "runs"} <= tables
+
+
+def test_store_uses_synchronous_full(store: StateStore) -> None:
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_reopening_keeps_state(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with StateStore(path) as first:
+        first.commit_written([written(ART, "h1")])
+    with StateStore(path) as second:
+        assert second.known([ART_KEY]) == {ART_KEY}
+        assert second.lock_path == tmp_path / "state.db.lock"
+
+
+# --- store: articles -----------------------------------------------------------------------------
+
+
+def test_commit_inserts_then_counts_unchanged(store: StateStore, clock: Clock) -> None:
+    assert store.commit_written([written(ART, "h1", fingerprint="ffffffffffffffff")]).inserted == 1
+    first = store.get(ART_KEY)
+    assert first is not None
+    assert (first.revision, first.content_hash, first.fingerprint) == (1, "h1", "ffffffffffffffff")
+    assert first.first_seen == first.last_seen == clock.now
+
+    clock.now = "2026-11-26T00:00:00Z"
+    result = store.commit_written([written(ART, "h1")], run_id=7)
+    assert (result.inserted, result.revised, result.unchanged) == (0, 0, 1)
+    again = store.get(ART_KEY)
+    assert again is not None
+    assert (again.revision, again.first_seen, again.last_seen, again.last_run) == (
+        1,
+        "2026-11-25T12:00:00Z",
+        "2026-11-26T00:00:00Z",
+        7,
+    )
+
+
+def test_changed_content_is_the_next_revision(store: StateStore) -> None:
+    store.commit_written([written(ART, "h1", fingerprint="0000000000000001")])
+    result = store.commit_written([written(ART, "h2", fingerprint="0000000000000002")])
+    assert result.revised == 1
+    state = store.get(ART_KEY)
+    assert state is not None
+    assert (state.revision, state.content_hash, state.fingerprint) == (2, "h2", "0000000000000002")
+    store.commit_written([written(ART, "h3", revision=5)])
+    state = store.get(ART_KEY)
+    assert state is not None and state.revision == 5
+
+
+def test_same_article_under_another_column_keeps_its_first_id(store: StateStore) -> None:
+    store.commit_written([written(ART, "h1", record_id="aaaaaaaaaaaaaaaaaaaa")])
+    store.commit_written([written(ART_OTHER_COLUMN, "h2", record_id="bbbbbbbbbbbbbbbbbbbb")])
+    state = store.get(ART_KEY)
+    assert state is not None
+    assert (state.id, state.revision, state.canonical_url) == (
+        "aaaaaaaaaaaaaaaaaaaa",
+        2,
+        ART_OTHER_COLUMN,
+    )
+    assert store.article_count() == 1
+
+
+def test_commit_is_one_transaction(store: StateStore) -> None:
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.commit_written(
+            [written(ART, "h1"), written("http://a.gov.cn/1.html", "h2", duplicate_of=["x"])]
+        )
+    assert store.article_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"id": "x", "site": "s", "content_hash": "h"}, "canonical_url"),
+        ({"url": ART, "site": "s", "content_hash": "h"}, "'id'"),
+        ({"url": ART, "id": "x", "content_hash": "h"}, "site"),
+        ({"url": ART, "id": "x", "site": "s", "content_hash": "h", "revision": 0}, "revision"),
+    ],
+)
+def test_commit_refuses_incomplete_records(
+    store: StateStore, record: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        store.commit_written([record])
+
+
+def test_known_answers_many_keys(store: StateStore) -> None:
+    urls = [f"http://example.gov.cn/a/{n}.html" for n in range(QUERY_CHUNK * 2 + 7)]
+    store.commit_written(
+        [written(url, f"h{n}", record_id=f"{n:020d}") for n, url in enumerate(urls[::2])]
+    )
+    keys = [article_key(url) for url in urls]
+    assert store.known(keys) == set(keys[::2])
+    assert store.known([]) == set()
+
+
+def test_find_by_content_hash_prefers_the_original(store: StateStore) -> None:
+    store.commit_written(
+        [
+            written("http://a.gov.cn/1.html", "same", record_id="dup", duplicate_of="orig"),
+            written("http://b.gov.cn/1.html", "same", record_id="orig"),
+        ]
+    )
+    found = store.find_by_content_hash("same")
+    assert found is not None and found.id == "orig"
+    assert store.find_by_content_hash("other") is None
+
+
+def test_signatures_of_originals_only(store: StateStore) -> None:
+    store.commit_written(
+        [
+            written("http://a.gov.cn/1.html", "h1", record_id="one", signature=b"\x01sig"),
+            written("http://a.gov.cn/2.html", "h2", record_id="two", signature=None),
+            written(
+                "http://a.gov.cn/3.html",
+                "h3",
+                record_id="three",
+                signature=b"\x01dup",
+                duplicate_of="one",
+            ),
+        ]
+    )
+    assert list(store.iter_signatures()) == [("one", b"\x01sig")]
+
+
+@pytest.mark.parametrize("value", ["0000000000000000", "7fffffffffffffff", "8000000000000000"])
+def test_fingerprints_survive_int64_storage(store: StateStore, value: str) -> None:
+    store.commit_written([written(ART, "h1", fingerprint=value)])
+    state = store.get(ART_KEY)
+    assert state is not None and state.fingerprint == value
+    assert fingerprint_to_hex(fingerprint_to_int(value)) == value
+
+
+def test_fingerprint_out_of_range() -> None:
+    with pytest.raises(ValueError, match="64-bit"):
+        fingerprint_to_int(1 << 64)
+
+
+def test_recent_article_count(store: StateStore, clock: Clock) -> None:
+    clock.now = "2026-09-01T00:00:00Z"
+    store.commit_written([written("http://a.gov.cn/old.html", "h0", record_id="old")])
+    clock.now = "2026-11-20T00:00:00Z"
+    store.commit_written(
+        [
+            written("http://a.gov.cn/new.html", "h1", record_id="new"),
+            written("http://b.gov.cn/new.html", "h2", record_id="other", site="sipac"),
+        ]
+    )
+    clock.now = "2026-11-25T00:00:00Z"
+    assert store.recent_article_count("binjiang") == 1
+    assert store.recent_article_count("binjiang", days=120) == 2
+    assert store.recent_article_count("sipac", days=1) == 0
+
+
+# --- store: templates and runs -------------------------------------------------------------------
+
+
+def test_template_counts_round_trip(store: StateStore) -> None:
+    template = SiteTemplate(min_pages=2, min_count=2, min_share=0.5)
+    for _ in range(3):
+        template.observe("sipac", ["返回首页", "分享到：", "正文一段，每页不同。"])
+    template.observe("donghu", ["当前位置：首页"])
+    store.save_template(template)
+    loaded = store.load_template(min_pages=2, min_count=2, min_share=0.5)
+    assert loaded.to_dict() == template.to_dict()
+    assert loaded.is_template("sipac", "分享到：")
+
+    template.observe("sipac", ["返回首页"])
+    store.save_template(template)
+    assert store.load_template().pages("sipac") == 4
+
+
+def test_empty_template_state(store: StateStore) -> None:
+    assert store.load_template().to_dict() == {"version": SiteTemplate.STATE_VERSION, "sites": {}}
+
+
+def test_malformed_template_names_site_and_fix(store: StateStore) -> None:
+    store._db.execute(
+        "INSERT INTO template_counts VALUES ('sipac', '{\"pages\": -1}', '2026-01-01T00:00:00Z')"
+    )
+    with pytest.raises(StateError) as error:
+        store.load_template()
+    message = str(error.value)
+    assert "'sipac'" in message and str(store.path) in message and "DELETE FROM" in message
+
+
+def test_run_log(store: StateStore, clock: Clock) -> None:
+    first = store.start_run()
+    clock.now = "2026-11-25T12:30:00Z"
+    store.finish_run(first, status="ok", exit_code=0, report={"items": 3, "sites": ["sipac"]})
+    second = store.start_run()  # killed: never finished
+    third = store.start_run()
+    runs = store.runs()
+    assert [run.run_id for run in runs] == [third, second, first]
+    assert runs[1].status == "interrupted" and runs[1].finished is None
+    assert runs[2].status == "ok" and runs[2].exit_code == 0
+    assert runs[2].report == {"items": 3, "sites": ["sipac"]}
+    assert runs[2].finished == "2026-11-25T12:30:00Z"
+    with pytest.raises(ValueError, match="final status"):
+        store.finish_run(third, status="running", exit_code=0)
+    with pytest.raises(ValueError, match="no run 999"):
+        store.finish_run(999, status="ok", exit_code=0)
+
+
+# --- store: files it must refuse -----------------------------------------------------------------
+
+
+def assert_recoverable(error: StateError, path: Path) -> None:
+    message = str(error)
+    assert str(path) in message
+    assert "mv " in message and STATE_PATH_SETTING in message and "full=1" in message
+
+
+def foreign_sqlite(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+    db.commit()
+    db.close()
+
+
+def other_application(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA application_id = 1234")
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+
+
+def text_file(path: Path) -> None:
+    path.write_text("id,url\n1,http://example.gov.cn/\n" * 200)
+
+
+def random_bytes(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 64)
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (text_file, "cannot be read"),
+        (random_bytes, "cannot be read"),
+        (foreign_sqlite, "not parknews state"),
+        (other_application, "another program"),
+    ],
+)
+def test_foreign_files_are_refused_untouched(tmp_path: Path, make: Any, words: str) -> None:
+    path = tmp_path / "state.db"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(StateError, match=words) as error:
+        StateStore(path)
+    assert_recoverable(error.value, path)
+    assert path.read_bytes() == before
+
+
+def test_state_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    StateStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="newer than this parknews") as error:
+        StateStore(path)
+    assert_recoverable(error.value, path)
+
+
+def test_state_missing_a_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    StateStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE runs")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="lacks table runs") as error:
+        StateStore(path)
+    assert_recoverable(error.value, path)
+
+
+def test_damaged_state_is_reported_not_reset(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with StateStore(path) as store:
+        store.commit_written(
+            [
+                written(f"http://a.gov.cn/{n}.html", f"h{n}", record_id=f"{n:020d}")
+                for n in range(400)
+            ]
+        )
+    # Close checkpoints the WAL into the file; now scribble over everything past page one.
+    raw = bytearray(path.read_bytes())
+    raw[4096:] = b"\xa5" * (len(raw) - 4096)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(StateError) as error, StateStore(path) as store:
+        store.known(["a.gov.cn/1.html"])
+    assert_recoverable(error.value, path)
+    assert path.read_bytes() == bytes(raw)
+
+
+def test_folder_as_state_path(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="is a folder"):
+        StateStore(tmp_path)
+
+
+def test_state_folder_that_cannot_be_made(tmp_path: Path) -> None:
+    blocker = tmp_path / "output"
+    blocker.write_text("a file where the state folder should be")
+    with pytest.raises(StateError, match=STATE_PATH_SETTING) as error:
+        StateStore(blocker / "state" / "parknews.db")
+    assert str(blocker / "state" / "parknews.db") in str(error.value)
+
+
+# --- crash safety --------------------------------------------------------------------------------
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_kill_in_the_middle_of_a_commit_keeps_the_previous_state(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    child = run_python(
+        """
+        import os, signal, sys
+        from crawler.state import StateStore
+        store = StateStore(sys.argv[1])
+        store.commit_written([{"id": "kept", "url": "http://a.gov.cn/kept.html",
+                               "site": "a", "content_hash": "h"}])
+        db = store._db
+        db.execute("BEGIN IMMEDIATE")
+        for n in range(1000):
+            db.execute(
+                "INSERT INTO articles (key, id, canonical_url, site, content_hash, revision, "
+                "first_seen, last_seen) VALUES (?, ?, ?, 'a', 'h', 1, 'now', 'now')",
+                (f"a.gov.cn/{n}.html", f"id{n}", f"http://a.gov.cn/{n}.html"))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        str(path),
+    )
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL, stderr
+    with StateStore(path) as store:
+        assert store.article_count() == 1
+        assert store.known(["a.gov.cn/kept.html", "a.gov.cn/1.html"]) == {"a.gov.cn/kept.html"}
+
+
+# --- run lock ------------------------------------------------------------------------------------
+
+
+def test_lock_path_is_beside_the_state(tmp_path: Path) -> None:
+    assert lock_path_for(tmp_path / "parknews.db") == tmp_path / "parknews.db.lock"
+
+
+def test_second_lock_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "parknews.db.lock"
+    with RunLock(path) as first:
+        assert first.held
+        holder = json.loads(path.read_text())
+        assert holder["pid"] == os.getpid()
+        with pytest.raises(AlreadyRunning) as error:
+            RunLock(path).acquire()
+        assert f"pid {os.getpid()}" in str(error.value) and str(path) in str(error.value)
+        assert error.value.holder is not None and error.value.holder.pid == os.getpid()
+    assert not first.held
+    assert path.read_text() == ""  # released cleanly: nobody to take over from
+    with RunLock(path) as again:
+        assert again.taken_over is None
+
+
+def test_lock_of_a_killed_run_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "parknews.db.lock"
+    child = run_python(
+        """
+        import sys, time
+        from crawler.state import RunLock
+        lock = RunLock(sys.argv[1])
+        lock.acquire()
+        print("locked", flush=True)
+        time.sleep(120)
+        """,
+        str(path),
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "locked"
+        with pytest.raises(AlreadyRunning, match=f"pid {child.pid}"):
+            RunLock(path).acquire()
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.communicate()
+    lock = RunLock(path)
+    assert lock.holder() is not None  # the dead run's note is still in the file
+    with lock:
+        assert lock.taken_over is not None and lock.taken_over.pid == child.pid
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+def test_lock_is_not_reentrant_on_one_object(tmp_path: Path) -> None:
+    lock = RunLock(tmp_path / "x.lock")
+    with lock, pytest.raises(RuntimeError, match="already held"):
+        lock.acquire()
+    lock.release()  # idempotent
+
+
+def test_a_version_1_state_file_is_migrated_and_keeps_its_articles(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with StateStore(path) as store:
+        store.commit_written(
+            [
+                {
+                    "url": "http://www.sipac.gov.cn/a/202403/t20240315_1.shtml",
+                    "id": "0" * 20,
+                    "site": "sipac",
+                    "content_hash": "a" * 64,
+                }
+            ]
+        )
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE gone")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with StateStore(path) as store:
+        assert store.article_count() == 1
+        assert store.gone(["x"], retry_days=7) == set()
+
+
+def test_gone_links_are_known_until_their_retry_time(tmp_path: Path) -> None:
+    times = iter(["2026-11-01T00:00:00Z", "2026-11-05T00:00:00Z", "2026-11-20T00:00:00Z"])
+    url = "http://www.sipac.gov.cn/szgyyq/tsyq/202410/t20241012_1178825.shtml"
+    with StateStore(tmp_path / "state.sqlite3", clock=lambda: next(times)) as store:
+        store.mark_gone(url, 404)
+        key = article_key(url)
+        assert store.gone([key], retry_days=7) == {key}
+        assert store.gone([key], retry_days=7) == set()
