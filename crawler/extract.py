@@ -593,9 +593,12 @@ def choose_container(
     if override:
         for match in selector.css(override):
             element = match.root
-            if isinstance(element, etree._Element) and is_visible(element):
-                if len(element_text(element)) >= MIN_BODY_CHARS:
-                    return element
+            if (
+                isinstance(element, etree._Element)
+                and is_visible(element)
+                and len(element_text(element)) >= MIN_BODY_CHARS
+            ):
+                return element
     candidates: list[etree._Element] = []
     for query in KNOWN_BODY_SELECTORS:
         for match in selector.css(query):
@@ -785,7 +788,7 @@ def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], Me
     kept: list[str] = []
     found = MetaLine()
     for index, block in enumerate(blocks):
-        after_title = bool(kept) and kept[-1] == title or index > 0 and blocks[index - 1] == title
+        after_title = index > 0 and blocks[index - 1] == title
         if block == title:
             continue
         if (index < INNER_META_WINDOW or after_title) and is_meta_line(block):

@@ -191,7 +191,8 @@ RELATED = """<html><head><title>t</title></head><body><h1>园区新建职工之�
 <p>详见<a href="/a/1.html">职工之家名录</a>。</p>
 <p><img src="/img/share_wx.png" alt="微信"><img src="/images/ewm.png" alt="二维码">
 <img src="data:image/gif;base64,R0lGOD" data-lazy-src="/up/2024/photo.jpg"></p>
-<p>相关链接：</p><p><a href="/a/2.html">园区举办职工运动会</a></p><p><a href="/a/3.html">职工技能月启动</a></p>
+<p>相关链接：</p><p><a href="/a/2.html">园区举办职工运动会</a></p>
+<p><a href="/a/3.html">职工技能月启动</a></p>
 <p>附件：1.<a href="/files/list.xlsx">名录.xlsx</a></p></div></body></html>"""
 
 
