@@ -22,6 +22,7 @@ from scrapy.extensions.feedexport import FeedSlot
 from crawler.feeds import PARTIAL_SUFFIX
 from crawler.report import ExitStatus, RunReport
 from crawler.state import RunLock, StateError, StateStore, article_key, lock_path_for
+from pipelines.boilerplate import SiteTemplate
 
 logger = logging.getLogger(__name__)
 LOCK_HELD_SETTING = "_PARKNEWS_RUN_LOCK_HELD"
@@ -98,6 +99,13 @@ class CrawlState:
     def written_later(self, record: dict[str, Any]) -> None:
         """Remember what to commit for a record once the file holding it is on disk."""
         self.pending[record["url"]] = record
+
+    def save_template(self, template: SiteTemplate) -> None:
+        """Store the cleaning's per-site template counts for the next runs."""
+        try:
+            self.store.save_template(template)
+        except StateError as exc:
+            logger.error("%s", exc)
 
     def feed_slot_closed(self, slot: FeedSlot) -> None:
         """Commit the records of an output file that was stored; a failed store commits

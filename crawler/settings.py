@@ -87,6 +87,7 @@ PARKNEWS_REPLAY_ARCHIVE = ""
 PARKNEWS_RECORD_ARCHIVE = ""
 
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.logformat.ParknewsLogFormatter"
 
 # A cron job needs no control port listening on the machine.
 REMOTE_CONTROL_ENABLED = False

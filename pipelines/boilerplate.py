@@ -836,13 +836,16 @@ class CleanBodyPipeline:
     """Keeps the article and nothing else in `body`, lifting bylines and meta lines into fields.
 
     Settings: ``PARKNEWS_CLEAN_LEARN_TEMPLATES`` (bool, default True) — learn each site's
-    recurring lines during the crawl and drop them (see `SiteTemplate`). A record whose body
+    recurring lines during the crawl and drop them (see `SiteTemplate`); the counts are kept
+    in the crawl state between runs. A record whose body
     is empty after cleaning is dropped and counted as ``parknews/clean/empty_body``.
     """
 
     def __init__(self, *, learn_templates: bool = True, stats: StatsCollector | None = None):
         self.template = SiteTemplate() if learn_templates else None
         self.stats = stats
+        self.state: Any = None
+        """The crawl state the template counts are saved with, when the crawl has one."""
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> CleanBodyPipeline:
@@ -851,8 +854,21 @@ class CleanBodyPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleanBodyPipeline:
+        from crawler.incremental import CrawlState  # the state imports this module: import late
+
         learn = crawler.settings.getbool("PARKNEWS_CLEAN_LEARN_TEMPLATES", True)
-        return cls(learn_templates=learn, stats=crawler.stats)
+        pipeline = cls(learn_templates=learn, stats=crawler.stats)
+        state = crawler.get_extension(CrawlState)
+        if state is not None and pipeline.template is not None:
+            # What earlier runs learnt of each site's template carries over, and grows.
+            pipeline.template = state.store.load_template()
+            pipeline.state = state
+        return pipeline
+
+    def close_spider(self) -> None:
+        """Save the template counts with the crawl state."""
+        if self.state is not None and self.template is not None:
+            self.state.save_template(self.template)
 
     def process_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record with a clean body and the lifted fields; EmptyBody when nothing is left."""

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -95,6 +96,9 @@ def test_unchanged_rerun_fetches_first_list_pages_only(
     new_records = read_records(tmp_path / "out" / "articles")
     assert len(new_records) == len(first.records), "the second run wrote records"
     requests = {key: site["requests"] for key, site in report_of(second)["sites"].items()}
+    with sqlite3.connect(tmp_path / "out" / "state.sqlite3") as db:
+        learnt = {site for (site,) in db.execute("SELECT site FROM template_counts")}
+    assert learnt == {"sipac", "binjiang", "donghu", "binjiang_mirror"}
     # robots.txt plus the first list page of each section, nothing else.
     assert requests == {"sipac": 3, "binjiang": 3, "donghu": 3, "binjiang_mirror": 2}
 
