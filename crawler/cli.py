@@ -1,4 +1,5 @@
-"""The `parknews` command: tools around the crawl (`parknews extract FILE --url URL`)."""
+"""The `parknews` command: tools around the crawl (`parknews extract FILE --url URL`,
+`parknews validate PATH...`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from crawler.extract import NotAnArticle
 from crawler.offline import PageProcessor
 from crawler.sites import SITES
+from crawler.validate import validate_paths
 
 
 def extract_command(args: argparse.Namespace) -> int:
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     extract.add_argument("--url", required=True, help="the URL the page was fetched from")
     extract.add_argument("--site", help=f"site profile key ({', '.join(SITES)})")
     extract.set_defaults(run=extract_command)
+    validate = commands.add_parser("validate", help="check JSONL output files line by line")
+    validate.add_argument("paths", nargs="+", type=Path, help="JSONL files, or folders of them")
+    validate.set_defaults(run=lambda args: validate_paths(args.paths))
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

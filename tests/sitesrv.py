@@ -4,6 +4,12 @@ The crawl asks for real URLs (http://www.sipac.gov.cn/…) through `http_proxy`;
 answers from tests/fixtures/sites/<host>/, including the Hanweb dataproxy POST. Run it alone
 with `python -m tests.sitesrv [--port N]`, or record the demo archive with
 `python -m tests.sitesrv record`.
+
+Fault mode: a host directory may hold `_faults.json`, rules that make requests misbehave
+(error statuses, resets, stalls, short bodies, a gzip bomb, oversized pages, redirects, raw
+files); see `FaultRule` and tests/fixtures/faults/README.md. `serve(FAULTS_DIR, log=...)`
+serves the fault hosts (`faults.test`, a Hanweb copy of www.hhtz.gov.cn) and records every
+request in a `RequestLog`; `python -m tests.sitesrv --faults` serves them alone.
 """
 
 from __future__ import annotations
@@ -13,17 +19,26 @@ import fnmatch
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 SITES_DIR = Path(__file__).parent / "fixtures" / "sites"
+FAULTS_DIR = Path(__file__).parent / "fixtures" / "faults"
+FAULT_HOST = "faults.test"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_HOST = "www.sipac.gov.cn"
 INDEX_NAMES = ("index.html", "index.shtml", "index.htm")
@@ -95,12 +110,144 @@ def dataproxy_answer(sites_dir: Path, host: str, query: str, form: str) -> bytes
     return text.encode("utf-8")
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request as the server received it."""
+
+    method: str
+    host: str
+    """The host the request named (absolute URL or Host header), lower-case, before any
+    mapping of 127.0.0.1 to the default fixture host."""
+    path: str
+    query: str
+    at: float
+    """time.monotonic() when the request line was read."""
+
+
+class RequestLog:
+    """Every request a server saw, in arrival order; safe to share between handler threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: list[SeenRequest] = []
+
+    def add(self, seen: SeenRequest) -> None:
+        with self._lock:
+            self._seen.append(seen)
+
+    def requests(self) -> list[SeenRequest]:
+        with self._lock:
+            return list(self._seen)
+
+    def hosts(self) -> set[str]:
+        """Every host a request named."""
+        return {seen.host for seen in self.requests()}
+
+    def to(self, host: str, path: str) -> list[SeenRequest]:
+        """The requests for `path` on `host`, whatever their query."""
+        return [s for s in self.requests() if s.host == host and s.path == path]
+
+
+FaultRule = dict[str, Any]
+"""One entry of a host's `_faults.json`. Keys: `path` (a glob on the URL path), optional
+`method` ("GET" by default) and `params` (query or form fields that must all match), and
+`fault` with its own keys:
+
+- "status": answer `status` with `body` (default a one-line page) and extra `headers`;
+- "reset": read the request, then reset the connection (RST, no answer at all);
+- "stall": announce `page` (a file of the host) in full, send its first `sent` bytes,
+  then say nothing for `seconds` and close;
+- "short_body": announce `declared` bytes, send the first `sent` bytes of `page`, close;
+- "gzip_bomb": `inflated_mib` MiB of zeros, gzip-compressed (about 1/1000 of that),
+  sent with Content-Encoding: gzip;
+- "oversize": a real article page of `megabytes` MB, with Content-Length when `announce`,
+  else ended by closing the connection;
+- "redirect": 302 to `location`; "redirect_chain": 302 to the same path with ?hop=N+1;
+- "sequence": the rule of `steps` (a list of rules) for the Nth request of this path, the
+  last step once they run out (a page that fails once, then misbehaves otherwise);
+- "file": the host file `file` (hidden `_` files included) as `content_type`, with
+  "{{server}}" replaced by this server's own http://127.0.0.1:PORT.
+"""
+
+
+def fault_rules(sites_dir: Path, host: str) -> list[FaultRule]:
+    """The host's `_faults.json` rules, or none."""
+    rules = sites_dir / host / "_faults.json"
+    if not re.fullmatch(r"[a-z0-9.-]+", host) or not rules.is_file():
+        return []
+    loaded: list[FaultRule] = json.loads(rules.read_text("utf-8"))
+    return loaded
+
+
+def matching_fault(
+    rules: list[FaultRule], method: str, path: str, params: dict[str, list[str]]
+) -> FaultRule | None:
+    """The first rule for this request, or None."""
+    for rule in rules:
+        if rule.get("method", "GET") != method or not fnmatch.fnmatch(path, rule["path"]):
+            continue
+        wanted: dict[str, str] = rule.get("params", {})
+        if all(params.get(name, [None])[0] == value for name, value in wanted.items()):
+            return rule
+    return None
+
+
+@cache
+def gzip_bomb(inflated_mib: int) -> bytes:
+    """A gzip member that inflates to `inflated_mib` MiB of zeros, in about 1/1000 of that.
+
+    One MiB of zeros is compressed and sync-flushed twice; once the 32 KiB window holds
+    zeros only, the second block means "1 MiB of zeros" wherever it stands, so it is
+    repeated instead of compressing the whole GiB (which takes seconds).
+    """
+    chunk = bytes(1 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = deflate.compress(chunk) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    steady = deflate.compress(chunk) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    end = deflate.flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(inflated_mib):
+        crc = zlib.crc32(chunk, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc, (inflated_mib << 20) & 0xFFFFFFFF)
+    return header + first + steady * (inflated_mib - 1) + end + trailer
+
+
+@cache
+def oversize_page(megabytes: int) -> bytes:
+    """A well-formed article page of about `megabytes` MB (10^6 bytes)."""
+    head = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>超长页面</title></head>'
+        '<body><h1>超长页面</h1><div class="TRS_Editor">'
+    ).encode()
+    paragraph = "<p>园区各部门按照年度计划推进重点工作，本段文字用于填充页面体积。</p>\n".encode()
+    tail = b"</div></body></html>"
+    count = (megabytes * 1_000_000 - len(head) - len(tail)) // len(paragraph) + 1
+    return head + paragraph * count + tail
+
+
+class FixtureServer(ThreadingHTTPServer):
+    """The threading server, quiet about clients that hang up (stalls, resets, cancels)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class FixtureHandler(BaseHTTPRequestHandler):
     """Answers one request from the fixture tree."""
 
     server_version = "FixtureSites/1.0"
     sites_dir = SITES_DIR
     protocol_version = "HTTP/1.1"
+    # Set per server by serve(): its request log, its stop signal, requests seen per path.
+    request_log: ClassVar[RequestLog | None] = None
+    stopping: ClassVar[threading.Event] = threading.Event()
+    seen_paths: ClassVar[dict[tuple[str, str], int]] = {}
+    seen_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def log_message(self, format: str, *args: object) -> None:
         if os.environ.get("FIXTURE_SERVER_LOG"):
@@ -113,8 +260,20 @@ class FixtureHandler(BaseHTTPRequestHandler):
             host = DEFAULT_HOST
         return host.lower(), parts.path or "/", parts.query
 
+    def note(self, method: str) -> None:
+        """Record the request in the server's log, if it keeps one."""
+        if self.request_log is None:
+            return
+        parts = urlsplit(self.path)
+        host = parts.hostname or (self.headers.get("Host") or "").split(":")[0]
+        seen = SeenRequest(method, host.lower(), parts.path or "/", parts.query, time.monotonic())
+        self.request_log.add(seen)
+
     def do_GET(self) -> None:
-        host, path, _ = self.target()
+        self.note("GET")
+        host, path, query = self.target()
+        if self.misbehave("GET", host, path, parse_qs(query)):
+            return
         found = resolve(self.sites_dir, host, path)
         if found is None:
             self.answer(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html")
@@ -131,9 +290,12 @@ class FixtureHandler(BaseHTTPRequestHandler):
         self.answer(200, found.read_bytes(), content_type, extra)
 
     def do_POST(self) -> None:
+        self.note("POST")
         host, path, query = self.target()
         length = int(self.headers.get("Content-Length") or 0)
         form = self.rfile.read(length).decode("latin-1")
+        if self.misbehave("POST", host, path, {**parse_qs(form), **parse_qs(query)}):
+            return
         if path.endswith("/module/web/jpage/dataproxy.jsp"):
             body = dataproxy_answer(self.sites_dir, host, query, form)
             if body is not None:
@@ -152,18 +314,138 @@ class FixtureHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    # --- fault mode ----------------------------------------------------------------------
+
+    def misbehave(self, method: str, host: str, path: str, params: dict[str, list[str]]) -> bool:
+        """Carry out the host's fault rule for this request; False when none applies."""
+        rule = matching_fault(fault_rules(self.sites_dir, host), method, path, params)
+        if rule is None:
+            return False
+        getattr(self, "fault_" + str(rule["fault"]))(rule, host, path, params)
+        return True
+
+    def host_file(self, host: str, name: str) -> bytes:
+        """A file of the host's tree named by a rule (hidden `_` files included)."""
+        root = (self.sites_dir / host).resolve()
+        target = (root / name).resolve()
+        if root not in target.parents:
+            raise ValueError(f"fault rule file {name!r} is outside {root}")
+        return target.read_bytes()
+
+    def hang_up(self, reset: bool = False) -> None:
+        """Close the connection now; with `reset`, as an RST instead of an orderly FIN."""
+        self.close_connection = True
+        with suppress(OSError):
+            self.wfile.flush()
+            if reset:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            else:
+                self.connection.shutdown(socket.SHUT_WR)
+            self.connection.close()
+
+    def head(self, status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def fault_status(self, rule: FaultRule, *_: object) -> None:
+        status = int(rule["status"])
+        default = f"<html><body><h1>{status}</h1></body></html>"
+        body = str(rule.get("body", default)).encode("utf-8")
+        headers = {str(k): str(v) for k, v in rule.get("headers", {}).items()}
+        self.answer(status, body, "text/html; charset=utf-8", headers)
+
+    def fault_reset(self, *_: object) -> None:
+        self.hang_up(reset=True)
+
+    def fault_stall(self, rule: FaultRule, host: str, *_: object) -> None:
+        body = self.host_file(host, str(rule["page"]))
+        self.head(
+            200, {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(body))}
+        )
+        self.wfile.write(body[: int(rule["sent"])])
+        self.wfile.flush()
+        self.stopping.wait(float(rule["seconds"]))
+        self.hang_up()
+
+    def fault_short_body(self, rule: FaultRule, host: str, *_: object) -> None:
+        body = self.host_file(host, str(rule["page"]))[: int(rule["sent"])]
+        headers = {"Content-Type": "text/html; charset=utf-8", "Content-Length": rule["declared"]}
+        self.head(200, {k: str(v) for k, v in headers.items()})
+        self.wfile.write(body)
+        self.hang_up()
+
+    def fault_gzip_bomb(self, rule: FaultRule, *_: object) -> None:
+        body = gzip_bomb(int(rule["inflated_mib"]))
+        extra = {"Content-Encoding": "gzip"}
+        self.answer(200, body, "text/html; charset=utf-8", extra)
+
+    def fault_oversize(self, rule: FaultRule, *_: object) -> None:
+        body = oversize_page(int(rule["megabytes"]))
+        if rule.get("announce", True):
+            self.answer(200, body, "text/html; charset=utf-8")
+            return
+        self.head(200, {"Content-Type": "text/html; charset=utf-8", "Connection": "close"})
+        with suppress(OSError):
+            for start in range(0, len(body), 1 << 16):
+                self.wfile.write(body[start : start + (1 << 16)])
+        self.hang_up()
+
+    def fault_redirect(self, rule: FaultRule, *_: object) -> None:
+        location = str(rule["location"])
+        self.answer(302, b"", "text/html", {"Location": location})
+
+    def fault_redirect_chain(
+        self, rule: FaultRule, host: str, path: str, params: dict[str, list[str]]
+    ) -> None:
+        hop = int((params.get("hop") or ["0"])[0]) + 1
+        self.answer(302, b"", "text/html", {"Location": f"{path}?hop={hop}"})
+
+    def fault_sequence(
+        self, rule: FaultRule, host: str, path: str, params: dict[str, list[str]]
+    ) -> None:
+        with self.seen_lock:
+            count = self.seen_paths.get((host, path), 0)
+            self.seen_paths[(host, path)] = count + 1
+        steps: list[FaultRule] = rule["steps"]
+        step = steps[min(count, len(steps) - 1)]
+        getattr(self, "fault_" + str(step["fault"]))(step, host, path, params)
+
+    def fault_file(self, rule: FaultRule, host: str, *_: object) -> None:
+        body = self.host_file(host, str(rule["file"]))
+        port = self.connection.getsockname()[1]
+        own = f"http://127.0.0.1:{port}".encode()
+        body = body.replace(b"{{server}}", own)
+        self.answer(200, body, str(rule.get("content_type", "application/octet-stream")))
+
 
 @contextmanager
-def serve(sites_dir: Path = SITES_DIR, port: int = 0) -> Iterator[str]:
-    """Serve the fixture sites on 127.0.0.1 for the length of the block; yields the proxy URL."""
-    handler = type("Handler", (FixtureHandler,), {"sites_dir": sites_dir})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
+def serve(
+    sites_dir: Path = SITES_DIR, port: int = 0, *, log: RequestLog | None = None
+) -> Iterator[str]:
+    """Serve the fixture sites on 127.0.0.1 for the length of the block; yields the proxy URL.
+
+    With `log`, every request the server receives is recorded in it.
+    """
+    stopping = threading.Event()
+    attributes: dict[str, object] = {
+        "sites_dir": sites_dir,
+        "request_log": log,
+        "stopping": stopping,
+        "seen_paths": {},
+        "seen_lock": threading.Lock(),
+    }
+    handler = type("Handler", (FixtureHandler,), attributes)
+    server = FixtureServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
@@ -204,12 +486,15 @@ def main() -> None:
     parser.add_argument("action", nargs="?", choices=["serve", "record"], default="serve")
     parser.add_argument("--port", type=int, default=8087)
     parser.add_argument("--archive", type=Path, default=REPO / "crawler/replay/demo.warc.gz")
+    parser.add_argument(
+        "--faults", action="store_true", help=f"serve the fault hosts of {FAULTS_DIR}"
+    )
     args = parser.parse_args()
     if args.action == "record":
         record_demo(args.archive)
         print(f"recorded {args.archive}")
         return
-    with serve(port=args.port) as proxy:
+    with serve(FAULTS_DIR if args.faults else SITES_DIR, port=args.port) as proxy:
         print(f"fixture sites at {proxy} (use it as http_proxy); Ctrl-C stops")
         with suppress(KeyboardInterrupt):
             threading.Event().wait()

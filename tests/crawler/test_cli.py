@@ -77,3 +77,19 @@ def test_extract_argument_errors(arguments: list[str], code: int, message: str) 
     assert done.returncode == code
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_validate_names_the_bad_lines(tmp_path: Path) -> None:
+    expected = next(iter(golden_records().values()))
+    good = parknews("extract", str(page_file(expected)), "--url", expected["url"]).stdout
+    record = json.loads(good)
+    path = tmp_path / "run-001.jsonl"
+    lines = [json.dumps(record, ensure_ascii=False), '{"id": "x"}', json.dumps(record)[:40]]
+    path.write_text("\n".join(lines), "utf-8")
+    done = parknews("validate", str(tmp_path))
+    assert done.returncode == 1
+    assert f"{path}:2:" in done.stdout
+    assert f"{path}:3:" in done.stdout
+    assert f"{path}:1:" not in done.stdout
+    path.write_text(lines[0] + "\n", "utf-8")
+    assert parknews("validate", str(path)).returncode == 0
