@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 from parsel import Selector
 
 from crawler.record import ArticleRecord, Attachment, Image
 from crawler.sites import Selectors, SiteProfile
-from crawler.urls import canonical_url, record_id
+from crawler.urls import canonical_url, record_id, safe_urljoin
 
 # Containers that government CMS families put the article body in, most specific first.
 KNOWN_BODY_SELECTORS = (
@@ -347,7 +347,7 @@ def is_furniture(element: etree._Element) -> bool:
 
 def is_furniture_image(src: str, alt: str) -> bool:
     """Share icons, QR codes, logos and buttons: images of the page, not of the article."""
-    name = urlsplit(src).path.rsplit("/", 1)[-1].lower()
+    name = src.split("?", 1)[0].rsplit("/", 1)[-1].lower()
     return alt in FURNITURE_IMAGE_ALTS or FURNITURE_IMAGE_NAME.search(name) is not None
 
 
@@ -392,7 +392,7 @@ def link_density(element: etree._Element) -> float:
 
 def is_attachment_link(href: str, text: str) -> bool:
     """True for links to files: by extension of the URL or of the link text, or a download URL."""
-    path = urlsplit(href).path.lower()
+    path = href.split("?", 1)[0].split("#", 1)[0].lower()
     label = text.lower().strip()
     return (
         path.endswith(ATTACHMENT_EXTENSIONS)
@@ -505,7 +505,9 @@ class BlockWalker:
         if alt.lower() in GENERIC_IMAGE_ALTS or re.search(r"\.(?:jpe?g|png|gif|bmp)$", alt, re.I):
             alt = ""
         self._flush()
-        self.images.append((len(self.blocks), urljoin(self.base_url, src), alt))
+        url = safe_urljoin(self.base_url, src)
+        if url is not None:
+            self.images.append((len(self.blocks), url, alt))
 
     def _link(self, node: etree._Element) -> bool:
         """Record the link when it points at an attachment; True when it does."""
@@ -515,7 +517,9 @@ class BlockWalker:
         name = element_text(node)
         if not is_attachment_link(href, name):
             return False
-        url = urljoin(self.base_url, href)
+        url = safe_urljoin(self.base_url, href)
+        if url is None:
+            return True  # an attachment line still, though its link leads nowhere
         if all(a.url != url for a in self.attachments):
             name = ATTACHMENT_LABEL.sub("", name) or urlsplit(url).path.rsplit("/", 1)[-1]
             self.attachments.append(Attachment(url=url, name=name))
@@ -856,8 +860,8 @@ def find_canonical(selector: Selector, metas: dict[str, str], url: str) -> str:
         metas.get("og:url", ""),
     ]
     for candidate in candidates:
-        absolute = urljoin(url, candidate.strip()) if candidate.strip() else ""
-        if absolute.startswith(("http://", "https://")) and same_host(absolute, url):
+        absolute = safe_urljoin(url, candidate) if candidate.strip() else None
+        if absolute and absolute.startswith(("http://", "https://")) and same_host(absolute, url):
             return canonical_url(absolute)
     return canonical_url(url)
 

@@ -11,6 +11,7 @@ from parsel import Selector
 
 from crawler.extract import clean_inline, parse_datetime
 from crawler.sites import Pagination, SiteProfile
+from crawler.urls import safe_urljoin
 
 CREATE_PAGE_HTML = re.compile(
     r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([^'\"]+)['\"]\s*,"
@@ -20,6 +21,7 @@ NEXT_LINK_TEXTS = ("下页", "下一页", "下一頁", "下頁", "后页", "next
 HANWEB_PER_PAGE = re.compile(r"perPage\s*[:=]\s*['\"]?(\d+)")
 HANWEB_TOTAL = re.compile(r"totalRecord\s*[:=]\s*['\"]?(\d+)")
 DATAPROXY_PATH = "/module/web/jpage/dataproxy.jsp"
+CDATA_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 SAFE_XML = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
@@ -44,7 +46,12 @@ class HanwebPager:
 
 
 class ListPageError(ValueError):
-    """A list page or dataproxy answer that cannot be read; the message names the fault."""
+    """A list page or dataproxy answer that cannot be read; the message names the fault, and
+    `rows` holds what could still be read of it."""
+
+    def __init__(self, message: str, rows: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.rows = rows or []
 
 
 def entries_from_html(html: str, base_url: str, profile: SiteProfile) -> list[ListEntry]:
@@ -56,8 +63,8 @@ def entries_from_html(html: str, base_url: str, profile: SiteProfile) -> list[Li
         href = (link.attrib.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
             continue
-        url = urljoin(base_url, href)
-        if url in seen or not profile.is_article_url(url):
+        url = safe_urljoin(base_url, href)
+        if url is None or url in seen or not profile.is_article_url(url):
             continue
         seen.add(url)
         title = clean_inline(link.attrib.get("title") or link.xpath("string()").get() or "")
@@ -86,8 +93,8 @@ def next_link_page(html: str, page_url: str) -> str | None:
         if text in NEXT_LINK_TEXTS:
             href = (link.attrib.get("href") or "").strip()
             if href and not href.startswith(("javascript:", "#")):
-                target = urljoin(page_url, href)
-                if target != page_url:
+                target = safe_urljoin(page_url, href)
+                if target is not None and target != page_url:
                     return target
     return None
 
@@ -104,7 +111,9 @@ def hanweb_records(xml_text: str) -> list[str]:
     try:
         tree = etree.fromstring(fragment.encode("utf-8"), SAFE_XML)
     except etree.XMLSyntaxError as exc:
-        raise ListPageError(f"malformed Hanweb <datastore>: {exc}") from exc
+        # The rows that are whole are still worth following; no entity is resolved here.
+        rows = CDATA_RECORD.findall(fragment)
+        raise ListPageError(f"malformed Hanweb <datastore>: {exc}", rows) from exc
     return [record.text or "" for record in tree.iter("record")]
 
 
@@ -132,7 +141,11 @@ def hanweb_dataproxy_url(page_url: str, start: int, pager: HanwebPager) -> str:
 
 def hanweb_entries(xml_text: str, base_url: str, profile: SiteProfile) -> list[ListEntry]:
     """List entries of every record of a Hanweb datastore."""
-    rows = hanweb_records(xml_text)
+    return rows_entries(hanweb_records(xml_text), base_url, profile)
+
+
+def rows_entries(rows: list[str], base_url: str, profile: SiteProfile) -> list[ListEntry]:
+    """List entries of Hanweb record rows (each an `<li>` fragment)."""
     return entries_from_html("<ul>" + "".join(rows) + "</ul>", base_url, profile)
 
 

@@ -23,11 +23,26 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+PARKNEWS_RETRY_BASE_DELAY = 1.0
+PARKNEWS_RETRY_MAX_DELAY = 60.0
+# Resets are retried by the retry policy alone, not also silently by the connection pool.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.http.NoSilentResendDownloadHandler",
+    "https": "crawler.http.NoSilentResendDownloadHandler",
+}
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    # No request leaves the allowed domains, retries and their redirects included.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.http.StrictOffsiteMiddleware": 50,
+    # Retries wait: Retry-After when the server says, else exponential backoff.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.http.BackoffRetryMiddleware": 550,
+    # Above RedirectMiddleware (600): loops and off-site redirects end as reported failures.
+    "crawler.http.RedirectGuardMiddleware": 610,
     # Below HttpCompressionMiddleware (590), so it sees decompressed bodies.
     "crawler.encoding.CharsetRepairMiddleware": 580,
     "crawler.replay.ReplayMiddleware": 950,
@@ -65,6 +80,7 @@ ITEM_PIPELINES = {
     "pipelines.boilerplate.CleanBodyPipeline": 200,
     "pipelines.normalise.NormalisePipeline": 300,
     "pipelines.dedup.DedupPipeline": 400,
+    "pipelines.output.SchemaGatePipeline": 900,
 }
 # Records whose script-invariant texts are at least this similar (estimated Jaccard of
 # character shingles) are copies of one article.

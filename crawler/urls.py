@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -25,3 +25,14 @@ def canonical_url(url: str) -> str:
 def record_id(canonical: str) -> str:
     """A stable 20-hex-digit id for the record of the article at `canonical`."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
+
+
+def safe_urljoin(base: str, href: str) -> str | None:
+    """`href` resolved against `base`, or None when it cannot be a URL (an unfilled template
+    placeholder such as "http://[附件链接]/a.pdf" makes urllib raise)."""
+    try:
+        url = urljoin(base, href.strip())
+        urlsplit(url).port  # noqa: B018 - parsing the netloc is what raises
+    except ValueError:
+        return None
+    return url

@@ -41,7 +41,8 @@ class Problem:
     """What is wrong, in one line."""
 
 
-def _schema_validator() -> Draft202012Validator:
+def schema_validator() -> Draft202012Validator:
+    """A validator of the record schema (build once, use for many records)."""
     return Draft202012Validator(record_schema())
 
 
@@ -73,14 +74,21 @@ def record_problems(record: object, validator: Draft202012Validator | None = Non
     """What is wrong with one decoded line (empty when it is a valid record)."""
     if not isinstance(record, dict):
         return [f"{_json_kind(record)}, not a JSON object"]
-    validator = validator or _schema_validator()
+    validator = validator or schema_validator()
     errors = sorted(validator.iter_errors(record), key=lambda e: list(map(str, e.absolute_path)))
     messages = [f"{_location(e)}: {_shorten(e.message)}" for e in errors]
     if len(messages) > MAX_MESSAGES_PER_LINE:
         hidden = len(messages) - MAX_MESSAGES_PER_LINE
         messages = [*messages[:MAX_MESSAGES_PER_LINE], f"… and {hidden} more schema errors"]
     canonical, given = record.get("canonical_url"), record.get("id")
-    if isinstance(canonical, str) and isinstance(given, str) and record_id(canonical) != given:
+    # A revision keeps the id its article was first written with, whatever URL it came by.
+    first_written = record.get("revision") in (None, 1)
+    if (
+        first_written
+        and isinstance(canonical, str)
+        and isinstance(given, str)
+        and record_id(canonical) != given
+    ):
         messages.append(f"id: {given!r} is not the id of canonical_url ({record_id(canonical)})")
     return messages
 
@@ -125,7 +133,7 @@ def validate_lines(path: Path | str) -> list[Problem]:
 
 def _check(path: Path) -> tuple[int, list[Problem]]:
     """(lines read, problems) of one JSONL file."""
-    validator = _schema_validator()
+    validator = schema_validator()
     problems: list[Problem] = []
     count = 0
     for count, raw, ended in _lines(path):

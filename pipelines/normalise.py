@@ -81,6 +81,8 @@ _CJK = (
 )
 """Characters written without spaces between them: Han, kana, CJK and full-width punctuation."""
 
+MAX_ENTITY_ROUNDS = 4
+MARKUP_START = re.compile(r"<(?=[A-Za-z/!])")
 _LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
@@ -98,8 +100,22 @@ _SPACED_TAB = re.compile(" *\t *")
 
 
 def decode_entities(text: str) -> str:
-    """Decode HTML character references ("&nbsp;", "&#12288;", "&amp;")."""
-    return html.unescape(text) if "&" in text else text
+    """Decode HTML character references ("&nbsp;", "&#12288;", "&amp;"), also those a CMS
+    escaped twice ("&amp;nbsp;"), until none is left, so decoding again changes nothing."""
+    for _ in range(MAX_ENTITY_ROUNDS):
+        if "&" not in text:
+            break
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def defuse_markup(text: str) -> str:
+    """Write "<" before a letter, "/" or "!" as "＜", so text quoting code ("<script>") can
+    never be taken for markup by whatever renders a record."""
+    return MARKUP_START.sub("＜", text) if "<" in text else text
 
 
 def compose(text: str) -> str:
@@ -172,8 +188,10 @@ def normalise_unicode(text: str, *, keep_newlines: bool = True) -> str:
 
     The policy, in order:
 
-    - HTML character references are decoded once ("&nbsp;" → no-break space, "&amp;" → "&").
-    - NFC composition.
+    - HTML character references are decoded, also when escaped twice ("&amp;nbsp;"), so that
+      the policy applied twice gives the same text ("&nbsp;" → no-break space, "&amp;" → "&").
+    - A "<" that would open a tag ("<script", "</p", "<!--") becomes "＜": no text field can
+      carry markup.
     - Line breaks (CR LF, CR, NEL, VT, FF, U+2028, U+2029) become "\\n".
     - Removed: C0 and C1 control characters (except "\\n" and tab), zero-width space,
       joiner and non-joiner, word joiner, BOM, soft hyphen, direction marks and embeddings.
@@ -187,6 +205,7 @@ def normalise_unicode(text: str, *, keep_newlines: bool = True) -> str:
       clauses with one ("冬至将至 园区社区…"), bylines their names ("文/周琳 图/张宇").
     - Full-width ASCII letters and digits become half-width ("２０２１" → "2021").
       Chinese and full-width punctuation (，。“”（）：；) is kept as it is.
+    - NFC composition, last, so a mark freed by the steps above composes at once.
     - Runs of spaces collapse to one, spaces beside a tab go; every line is trimmed of
       spaces; empty lines are dropped, so paragraphs stay separated by exactly one "\\n".
 
@@ -195,8 +214,7 @@ def normalise_unicode(text: str, *, keep_newlines: bool = True) -> str:
     """
     if not text:
         return ""
-    text = decode_entities(text)
-    text = compose(text)
+    text = defuse_markup(decode_entities(text))
     plain = is_plain(text)
     if not plain:
         text = unify_line_breaks(text)
@@ -204,7 +222,7 @@ def normalise_unicode(text: str, *, keep_newlines: bool = True) -> str:
         text = plain_spaces(text)
     if not keep_newlines:
         text = join_lines(text)
-    text = halfwidth_alnum(text)
+    text = compose(halfwidth_alnum(text))
     return tidy_spaces(text)
 
 

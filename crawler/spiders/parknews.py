@@ -243,7 +243,9 @@ class ParknewsSpider(scrapy.Spider):
                 entries = listing.entries_from_html(html, response.url, profile)
         except listing.ListPageError as exc:
             self.record_error(site, response.url, "list_malformed", str(exc))
-            entries = listing.entries_from_html(html, response.url, profile)
+            entries = listing.rows_entries(exc.rows, response.url, profile) or (
+                listing.entries_from_html(html, response.url, profile)
+            )
         stats.inc_value(f"parknews/{site}/list_pages")
         self.report.list_page(site, len(entries))
         known = self.known_urls(entries)

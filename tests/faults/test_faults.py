@@ -286,17 +286,6 @@ def test_a_fault_is_logged_by_url_and_kind_and_retried_boundedly(
         ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Twisted's HTTPConnectionPool (retryAutomatically=True) silently resends a GET that "
-        "failed on a reused keep-alive connection, so a reset page is fetched 2*(RETRY_TIMES+1) "
-        "times. Fix: a download handler, e.g. crawler/http.py "
-        "`class BudgetedHTTP11DownloadHandler(HTTP11DownloadHandler)` whose __init__ sets "
-        "`self._pool.retryAutomatically = False`, registered in settings DOWNLOAD_HANDLERS for "
-        "http and https."
-    ),
-)
 def test_a_reset_connection_costs_no_more_than_the_retry_budget(fault_run: FaultRun) -> None:
     assert len(fault_run.attempts(FAULT_URL["connection_reset"])) <= RETRY_TIMES + 1
 
@@ -305,31 +294,12 @@ def gaps(seen: list[SeenRequest]) -> list[float]:
     return [later.at - earlier.at for earlier, later in pairwise(seen)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Scrapy's RetryMiddleware resends at once and ignores Retry-After. Fix: a retry "
-        "middleware in crawler/ (replacing scrapy's at 550) whose process_response, when "
-        "get_retry_request returns a retry, first awaits "
-        "min(Retry-After, PARKNEWS_RETRY_MAX_DELAY) seconds (asyncio.sleep under the asyncio "
-        "reactor, or deferLater)."
-    ),
-)
 def test_retry_after_is_honoured(fault_run: FaultRun) -> None:
     seen = fault_run.attempts(FAULT_URL["http_503_retry_after"])
     assert len(seen) == RETRY_TIMES + 1
     assert min(gaps(seen)) >= 1.5  # the page asks for 2 s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Retries of 500s, timeouts and resets are sent back to back. Fix: the same retry "
-        "middleware waits PARKNEWS_RETRY_BASE_DELAY * 2**(retry_times - 1) seconds "
-        "(base 1 s) before each retry it returns from process_response and "
-        "process_exception."
-    ),
-)
 def test_retries_back_off(fault_run: FaultRun) -> None:
     for fault in ("http_500", "short_body"):
         seen_gaps = gaps(fault_run.attempts(FAULT_URL[fault]))
@@ -345,17 +315,6 @@ def test_a_redirect_loop_is_not_followed_for_ever(fault_run: FaultRun) -> None:
     assert url not in fault_run.records()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A redirect back to a URL already fetched is dropped by the scheduler's duplicate "
-        "filter without a word: the article neither arrives nor shows in the log or run "
-        "report. Fix: a downloader middleware at 610 (its process_response runs before "
-        "RedirectMiddleware at 600) that raises IgnoreRequest('redirect loop: A -> B -> A') "
-        "when a 3xx Location resolves to request.url or to one of "
-        "request.meta['redirect_urls']; the spider's errback then records it."
-    ),
-)
 def test_a_redirect_loop_is_reported(fault_run: FaultRun) -> None:
     loop = f"http://{FAULT_HOST}/news/loop.shtml"
     assert fault_run.failures_of(FAULT_URL["redirect_loop"]) + fault_run.failures_of(loop) != []
@@ -368,33 +327,11 @@ def test_a_redirect_off_site_is_never_followed(fault_run: FaultRun) -> None:
     assert url not in fault_run.records()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Scrapy marks every retry dont_filter=True, RedirectMiddleware copies dont_filter to "
-        "the redirect, and OffsiteMiddleware lets any dont_filter request through: a page "
-        "that fails once and then redirects to another domain gets that domain fetched. Fix: "
-        "replace scrapy.downloadermiddlewares.offsite.OffsiteMiddleware (None) by a subclass "
-        "at 50, e.g. crawler/http.py StrictOffsiteMiddleware whose process_request calls "
-        "super().process_request(request.replace(dont_filter=False)) unless "
-        "request.meta.get('allow_offsite')."
-    ),
-)
 def test_a_retried_request_never_redirects_off_site(fault_run: FaultRun) -> None:
     assert len(fault_run.attempts(FAULT_URL["retry_then_offsite"])) == 2
     assert fault_run.log.to("evil.example", KNOWN_LEAK_PATH) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A redirect to another domain is dropped by OffsiteMiddleware.request_scheduled, which "
-        "the engine swallows: the request's errback never runs, so the lost article is neither "
-        "logged nor in the run report (only the offsite/filtered stat). Fix: the middleware "
-        "proposed for redirect loops also raises IgnoreRequest('redirect off site to <url>') "
-        "when the Location's host is not one of spider.allowed_domains."
-    ),
-)
 def test_a_redirect_off_site_is_reported(fault_run: FaultRun) -> None:
     assert fault_run.failures_of(FAULT_URL["redirect_offsite"]) != []
 
@@ -461,12 +398,6 @@ URL_PLACEHOLDER_REASON = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=URL_PLACEHOLDER_REASON.format(
-        where="crawler/extract.py (BlockWalker._link, _image)", lost="the article is lost"
-    ),
-)
 def test_an_article_linking_a_template_placeholder_is_extracted(fault_run: FaultRun) -> None:
     url = FAULT_URL["placeholder_links"]
     assert url not in SPIDER_ERROR.findall(fault_run.heavy.stderr)
@@ -475,13 +406,6 @@ def test_an_article_linking_a_template_placeholder_is_extracted(fault_run: Fault
     assert golden_differences(got, expected_records(FAULT_HOST)[url]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=URL_PLACEHOLDER_REASON.format(
-        where="crawler/listing.py:entries_from_html",
-        lost="every other article of that list page is lost with it",
-    ),
-)
 def test_a_list_link_to_a_template_placeholder_loses_nothing_else(fault_run: FaultRun) -> None:
     assert FAULT_URL["placeholder_list"] not in SPIDER_ERROR.findall(fault_run.heavy.stderr)
     records = fault_run.heavy.by_url()
@@ -507,18 +431,6 @@ def test_entities_of_an_html_page_are_never_expanded(fault_run: FaultRun) -> Non
         assert_valid_record(record)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "An article quoting code ('&lt;script&gt;alert(1)&lt;/script&gt;' in the page) is "
-        "written with '<script>' in its body, which the schema forbids; the double-escaped "
-        "'&amp;lt;iframe' even becomes '<iframe' because pipelines/normalise.py:"
-        "normalise_unicode unescapes text the HTML parser already unescaped. Fix: a last "
-        "normalisation step that writes '<' before [A-Za-z/!] as U+FF1C '＜', and a final "
-        "pipeline that validates each record against the schema, dropping it with the error "
-        "kind 'invalid_record' (never writes a bad line)."
-    ),
-)
 def test_quoted_markup_never_reaches_a_record(fault_run: FaultRun) -> None:
     url = FAULT_URL["escaped_markup"]
     record = fault_run.records().get(url)
@@ -554,17 +466,6 @@ def test_pages_after_a_malformed_answer_are_still_crawled(fault_run: FaultRun) -
         assert any(url.endswith(f"/art_1487001_{index}.html") for url in records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "When a dataproxy answer does not parse, the spider falls back to "
-        "listing.entries_from_html on the XML, where every CDATA row is a comment, so the "
-        "well-formed rows of that answer are lost with the bad one. Fix in "
-        "crawler/listing.py:hanweb_records: on XMLSyntaxError, keep the rows matched by "
-        "re.findall(r'<record>\\s*<!\\[CDATA\\[(.*?)\\]\\]>\\s*</record>', fragment, re.S) "
-        "(no entity is ever resolved) and still report the answer as list_malformed."
-    ),
-)
 def test_rows_of_malformed_dataproxy_answers_are_still_followed(fault_run: FaultRun) -> None:
     records = fault_run.hanweb.by_url()
     for name in ("art_1487001_3", "art_1487002_3", "art_1487002_4", "art_1487002_5"):
