@@ -156,6 +156,10 @@ FURNITURE_IMAGE_NAME = re.compile(
 GENERIC_IMAGE_ALTS = frozenset({"", "图片", "image", "img", "pic", "photo", "图"})
 BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 MIN_BODY_CHARS = 20
+# Pages wrapped in thousands of bare <div>s (a broken template loop) would exceed the parser's
+# depth limit and Python's recursion limit; runs this long are collapsed to one.
+BARE_DIV_OPENINGS = re.compile(r"(?:<div\s*>\s*){64,}", re.I)
+BARE_DIV_CLOSINGS = re.compile(r"(?:</div\s*>\s*){64,}", re.I)
 DATE_ONLY_LENGTH = len("2024-03-15")
 CELL_SEPARATOR = "\x1f"
 ATTACHMENT_SEARCH_LEVELS = 2
@@ -874,6 +878,15 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     if "\x00" in start or start.lstrip().startswith(BINARY_MAGIC):
         raise NotAnArticle("the content is binary (a file served as a page), not HTML")
     selectors = selectors or Selectors()
+    html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
+    try:
+        return extract_tree(html, url, selectors)
+    except RecursionError:
+        raise NotAnArticle("the page is nested too deeply to read") from None
+
+
+def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
+    """`extract` on a page whose runs of bare wrappers are already collapsed."""
     selector = Selector(text=html, base_url=url)
     root = selector.root
     if not isinstance(root, etree._Element):

@@ -569,9 +569,11 @@ def lift_metadata(blocks: list[str]) -> tuple[list[str], LiftedMetadata]:
     collected = _Collected()
     lifted: set[int] = set()
     first_head_lift: int | None = None
+    # A photo story told in captions alone keeps them as its text.
+    lift_captions = bool(paragraphs)
     for index, block in enumerate(blocks):
         in_head, in_tail = index < head_end, index >= tail_start
-        if is_caption(block):
+        if lift_captions and is_caption(block):
             collected.captions.append(block)
             lifted.add(index)
             continue

@@ -305,7 +305,8 @@ def test_retries_back_off(fault_run: FaultRun) -> None:
         seen_gaps = gaps(fault_run.attempts(FAULT_URL[fault]))
         assert len(seen_gaps) == RETRY_TIMES
         assert seen_gaps[0] >= 0.9
-        assert seen_gaps[1] >= 1.8 * seen_gaps[0]
+        # Lower bounds only: a loaded machine may add to a wait, never take from it.
+        assert seen_gaps[1] >= 1.8
 
 
 def test_a_redirect_loop_is_not_followed_for_ever(fault_run: FaultRun) -> None:
@@ -345,17 +346,6 @@ def test_deep_nesting_is_survived(fault_run: FaultRun) -> None:
         assert_valid_record(record)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "libxml2 stops building the tree at depth 2048 (parsel's huge_tree), so an article "
-        "inside 10,000 wrapper divs is cut off and the page is logged not_an_article (it also "
-        "costs ~2 s of CPU in is_visible walks). Fix in crawler/extract.py:extract, before "
-        "parsing: collapse runs of bare wrappers, e.g. "
-        "re.sub(r'(?:<div\\s*>\\s*){64,}', '<div>', html) and the same for "
-        "r'(?:</div\\s*>\\s*){64,}' -> '</div>'."
-    ),
-)
 def test_the_article_inside_deep_nesting_is_extracted(fault_run: FaultRun) -> None:
     url = FAULT_URL["deep_nesting"]
     want = expected_records(FAULT_HOST)[url]
@@ -364,19 +354,6 @@ def test_the_article_inside_deep_nesting_is_extracted(fault_run: FaultRun) -> No
     assert golden_differences(got, want) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Nesting between ~1,000 and 2,047 levels is kept by libxml2 but the recursive walkers "
-        "of crawler/extract.py (BlockWalker._visit, element_text's walk, used on the whole "
-        "page by page_lines) exceed Python's recursion limit: RecursionError escapes "
-        "parse_article, Scrapy logs 'Spider error processing' with a traceback, and the "
-        "failure is missing from the parknews errors and the run report. Fix: make both walks "
-        "iterative (an explicit stack of (node, leaving) pairs), and in "
-        "crawler/spiders/parknews.py:parse_article also catch RecursionError as "
-        "record_error(site, url, 'not_an_article', 'page nested too deeply')."
-    ),
-)
 def test_nesting_beyond_the_recursion_limit_is_survived(fault_run: FaultRun) -> None:
     url = FAULT_URL["nesting_1500"]
     assert url not in SPIDER_ERROR.findall(fault_run.heavy.stderr)

@@ -115,17 +115,6 @@ def test_downloads_are_capped_in_size_time_and_retries() -> None:
     assert 0 < settings.REDIRECT_MAX_TIMES <= 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "crawler/extract.py:densest_container calls is_visible for every candidate, and "
-        "is_visible walks all ancestors: on 2,048 nested divs that is 2 million is_hidden "
-        "calls, ~4 s of CPU inside the reactor, during which every download in flight can "
-        "hit DOWNLOAD_TIMEOUT. Fix: decide visibility once per page, top-down, e.g. "
-        "visible = {root: not is_hidden(root)} then for node in root.iter(): "
-        "visible[node] = visible[node.getparent()] and not is_hidden(node), and look it up."
-    ),
-)
 def test_a_deeply_nested_page_costs_little_cpu() -> None:
     page = (ENTITY_PAGE.parent / "t20240101_117.shtml").read_text("utf-8")
     started = time.process_time()

@@ -3,7 +3,6 @@ cleaning a cleaned body changes nothing, and an article's paragraphs always surv
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -67,18 +66,6 @@ def test_an_article_with_paragraphs_never_comes_back_empty(
     assert [p for p in paragraphs if p not in kept and p != title] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "pipelines/boilerplate.py:lift_metadata lifts every block that opens like a caption "
-        "('图为…', up to CAPTION_MAX_CHARS=120) out of the body, wherever it stands; a photo "
-        "story whose paragraphs are all captions is left with no body and CleanBodyPipeline "
-        "drops it as EmptyBody (merge_lifted also discards captions no image takes). Fix: "
-        "lift captions only while some non-caption paragraph remains, e.g. compute "
-        "`prose = [i for i in paragraphs_idx if not is_caption(blocks[i])]` and skip the "
-        "caption branch when it is empty."
-    ),
-)
 @settings(max_examples=100)
 @example(
     captions=[
