@@ -456,34 +456,33 @@ class StateStore:
 
     def known(self, keys: Iterable[str]) -> set[str]:
         """The keys among `keys` of articles already committed."""
-        wanted = list(dict.fromkeys(keys))
-        found: set[str] = set()
-        with self._guard():
-            for start in range(0, len(wanted), QUERY_CHUNK):
-                chunk = wanted[start : start + QUERY_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(f"SELECT key FROM articles WHERE key IN ({marks})", chunk)
-                found.update(row[0] for row in rows)
-        return found
+        return self._keys_in("articles", keys)
 
-    def gone(self, keys: Iterable[str], *, retry_days: float, now: str | None = None) -> set[str]:
-        """The keys among `keys` of article links that answered 404/410 within `retry_days`:
-        not worth fetching again yet."""
+    def _keys_in(
+        self, table: str, keys: Iterable[str], condition: str = "", *params: str
+    ) -> set[str]:
+        """The keys among `keys` found in `table` (where `condition` holds), asked for in
+        chunks that stay below SQLite's limit on bound parameters."""
         wanted = list(dict.fromkeys(keys))
-        since = (_parse_time(now or self._clock()) - timedelta(days=retry_days)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
         found: set[str] = set()
         with self._guard():
             for start in range(0, len(wanted), QUERY_CHUNK):
                 chunk = wanted[start : start + QUERY_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT key FROM gone WHERE key IN ({marks}) AND last_checked >= ?",
-                    [*chunk, since],
+                    f"SELECT key FROM {table} WHERE key IN ({marks}) {condition}",
+                    [*chunk, *params],
                 )
                 found.update(row[0] for row in rows)
         return found
+
+    def gone(self, keys: Iterable[str], *, retry_days: float, now: str | None = None) -> set[str]:
+        """The keys among `keys` of article links that answered 404/410 within `retry_days`:
+        not worth fetching again yet."""
+        since = (_parse_time(now or self._clock()) - timedelta(days=retry_days)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        return self._keys_in("gone", keys, "AND last_checked >= ?", since)
 
     def mark_gone(self, url: str, status: int) -> None:
         """Remember that the article link `url` answered `status` (404, 410) just now."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from itemadapter import ItemAdapter
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 
@@ -34,6 +35,18 @@ def record_steps(settings: BaseSettings) -> list[RecordStep]:
         if hasattr(cls, "process_record") and hasattr(cls, "from_settings"):
             steps.append(cls.from_settings(settings))
     return steps
+
+
+def process_item_by_record(item: Any, step: RecordStep) -> Any:
+    """Scrapy's `process_item` for a pipeline that works on record dicts: the item, changed as
+    `step.process_record` says (a dict item is replaced, any other item updated in place)."""
+    adapter = ItemAdapter(item)
+    record = step.process_record(adapter.asdict())
+    if isinstance(item, dict):
+        return record
+    for key, value in record.items():
+        adapter[key] = value
+    return item
 
 
 def apply_steps(record: Record, steps: list[RecordStep]) -> Record:

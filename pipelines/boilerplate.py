@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
+from pipelines import process_item_by_record
 from pipelines.repeats import (
     drop_repeated_blocks,
     drop_template_widgets,
@@ -889,10 +889,4 @@ class CleanBodyPipeline:
         return cleaned
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        cleaned = self.process_record(adapter.asdict())
-        if isinstance(item, dict):
-            return cleaned
-        for key, value in cleaned.items():
-            adapter[key] = value
-        return item
+        return process_item_by_record(item, self)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import opencc
-from itemadapter import ItemAdapter
+
+from pipelines import process_item_by_record
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -774,13 +775,7 @@ class NormalisePipeline:
         return out
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        out = self.process_record(adapter.asdict())
-        if isinstance(item, dict):
-            return out
-        for key, value in out.items():
-            adapter[key] = value
-        return item
+        return process_item_by_record(item, self)
 
     def _inc(self, name: str, count: int = 1) -> None:
         if self.stats is not None:

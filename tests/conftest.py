@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -18,7 +17,7 @@ import jsonschema
 import pytest
 
 from crawler.record import record_schema
-from tests.sitesrv import SITES_DIR, crawl_env, serve
+from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN_META_KEYS = {"damaged_spans", "url_hint"}
@@ -49,24 +48,7 @@ def run_crawl(
     output_dir: Path, *arguments: str, proxy: str | None = None, timeout: float = 300
 ) -> CrawlResult:
     """Run the parknews crawl in a subprocess (optionally through the fixture proxy)."""
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "parknews",
-        "-s",
-        f"PARKNEWS_OUTPUT_DIR={output_dir}",
-        "-s",
-        f"PARKNEWS_STATE_PATH={output_dir / 'state.sqlite3'}",
-        "-s",
-        "DOWNLOAD_DELAY=0",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
-        "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-        *arguments,
-    ]
+    command = crawl_command(output_dir, *arguments)
     env = crawl_env(proxy) if proxy else dict(os.environ)
     done = subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout

@@ -458,26 +458,35 @@ def crawl_env(proxy: str) -> dict[str, str]:
     return env
 
 
+def crawl_command(output_dir: Path, *arguments: str) -> list[str]:
+    """`scrapy crawl parknews` writing its output and state under `output_dir`, unthrottled
+    (the fixture server is on this machine); later `-s` arguments override these."""
+    return [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "parknews",
+        "-s",
+        f"PARKNEWS_OUTPUT_DIR={output_dir}",
+        "-s",
+        f"PARKNEWS_STATE_PATH={output_dir / 'state.sqlite3'}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+        *arguments,
+    ]
+
+
 def record_demo(archive: Path) -> None:
     """Crawl the fixture sites through the server and record every exchange into `archive`."""
     with serve() as proxy, tempfile.TemporaryDirectory() as output:
-        command = [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "parknews",
-            "-s",
-            f"PARKNEWS_RECORD_ARCHIVE={archive}",
-            "-s",
-            "DOWNLOAD_DELAY=0",
-            "-s",
-            "AUTOTHROTTLE_ENABLED=False",
-            "-s",
-            f"PARKNEWS_OUTPUT_DIR={output}",
-            "-s",
-            "LOG_LEVEL=WARNING",
-        ]
+        command = crawl_command(
+            Path(output), "-s", f"PARKNEWS_RECORD_ARCHIVE={archive}", "-s", "LOG_LEVEL=WARNING"
+        )
         subprocess.run(command, cwd=REPO, env=crawl_env(proxy), check=True)
 
 

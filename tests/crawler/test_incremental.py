@@ -20,7 +20,7 @@ import pytest
 
 from crawler.state import RunLock, lock_path_for
 from tests.conftest import REPO, CrawlResult, golden_records, read_records, run_crawl
-from tests.sitesrv import SITES_DIR, crawl_env, serve
+from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
 pytestmark = pytest.mark.crawl
 SIPAC_LIST = "www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
@@ -159,25 +159,15 @@ def test_killed_run_loses_nothing_and_writes_nothing_twice(
 ) -> None:
     _, proxy = sites
     output = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "parknews",
-        "-s",
-        f"PARKNEWS_OUTPUT_DIR={output}",
-        "-s",
-        f"PARKNEWS_STATE_PATH={output / 'state.sqlite3'}",
+    command = crawl_command(
+        output,
         "-s",
         "PARKNEWS_OUTPUT_BATCH_ITEMS=5",
         "-s",
         "DOWNLOAD_DELAY=0.05",
         "-s",
-        "AUTOTHROTTLE_ENABLED=False",
-        "-s",
         "CONCURRENT_REQUESTS_PER_DOMAIN=1",
-    ]
+    )
     process = subprocess.Popen(
         command,
         cwd=REPO,
