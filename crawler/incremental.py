@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ class CrawlState:
         self.run_number = store.start_run()
         self.pending: dict[str, dict[str, Any]] = {}
         self.committed = 0
+        self.commit_listeners: list[Callable[[list[str]], None]] = []
+        """Called with the article keys of each commit: what they held for them can go."""
         self.gone_retry_days = crawler.settings.getfloat("PARKNEWS_STATE_GONE_RETRY_DAYS", 7.0)
 
     @classmethod
@@ -130,6 +132,9 @@ class CrawlState:
                 report.output_failure(str(exc))
             return
         self.committed += len(written)
+        keys = [str(record["key"]) for record in written]
+        for listener in self.commit_listeners:
+            listener(keys)
 
     def engine_stopped(self) -> None:
         """Log the run's end in the state, then let the lock go."""

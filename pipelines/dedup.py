@@ -739,6 +739,9 @@ class DedupPipeline:
         self.state = crawler.get_extension(CrawlState)
         store: ArticleLookup = self.state.store if self.state is not None else _NoState()
         self.pending = PendingLookup(store)
+        if self.state is not None:
+            # Once committed, the store answers for a record: the run need not hold it.
+            self.state.commit_listeners.append(self.pending.forget)
         self.originals: dict[str, str] = {}
         """Bodies of this run's articles from sites that a crawled mirror copies, by id."""
         self.converter = ScriptConverter()
