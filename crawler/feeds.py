@@ -11,6 +11,20 @@ from scrapy.extensions.feedexport import FileFeedStorage
 PARTIAL_SUFFIX = ".part"
 
 
+def put_in_place(file: IO[Any], partial: Path, final: Path) -> None:
+    """Flush, fsync and close `file` (open on `partial`), rename it to `final` and fsync the
+    folder: once this returns, the finished file is on disk under its final name."""
+    file.flush()
+    os.fsync(file.fileno())
+    file.close()
+    os.replace(partial, final)
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
 class AtomicFileFeedStorage(FileFeedStorage):
     """Writes the feed beside its final name as `<name>.part`, fsyncs it and renames it into
     place when the feed is closed, so `output/articles/*.jsonl` only ever holds whole files."""
@@ -26,15 +40,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         return self.partial_path.open(self.write_mode)
 
     def store(self, file: IO[Any]) -> None:
-        file.flush()
-        os.fsync(file.fileno())
-        file.close()
-        os.replace(self.partial_path, self.final_path)
-        directory = os.open(self.final_path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        put_in_place(file, self.partial_path, self.final_path)
         self.stored = True
 
 

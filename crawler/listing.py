@@ -119,13 +119,11 @@ def hanweb_records(xml_text: str) -> list[str]:
 
 def hanweb_pager(html: str, page_url: str) -> HanwebPager | None:
     """The dataproxy form, page size and record count of a Hanweb column page."""
-    selector = Selector(text=html, base_url=page_url)
     hrefs = re.findall(r"href=['\"]([^'\"]*dataproxy\.jsp[^'\"]*)['\"]", html)
     per_page = HANWEB_PER_PAGE.search(html)
     total = HANWEB_TOTAL.search(html)
     if not hrefs or per_page is None or total is None:
         return None
-    del selector
     query = dict(parse_qsl(urlsplit(hrefs[0].replace("&amp;", "&")).query))
     query.pop("page", None)
     form = {"col": "1", "sourceContentType": "1", **query}

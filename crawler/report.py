@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
+
+from crawler.feeds import PARTIAL_SUFFIX, put_in_place
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +144,10 @@ def summary_table(sites: dict[str, dict[str, Any]]) -> str:
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` beside `path`, fsync it, and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    with partial.open("w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(partial, path)
+    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    stream = partial.open("w", encoding="utf-8")
+    stream.write(text)
+    put_in_place(stream, partial, path)
 
 
 class RunReport:
@@ -189,11 +187,7 @@ class RunReport:
         """The key of the crawled site that owns `url`."""
         spider = self.crawler.spider
         profiles = getattr(spider, "profiles", {})
-        host = (urlsplit(url).hostname or "").lower()
-        for key, profile in profiles.items():
-            if any(host == d or host.endswith("." + d) for d in profile.allowed_domains):
-                return str(key)
-        return None
+        return next((str(key) for key, p in profiles.items() if p.owns_url(url)), None)
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         key = self.site_of(request.url)
