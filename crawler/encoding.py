@@ -78,6 +78,9 @@ _LATIN1_MOJIBAKE = re.compile(
     f"(?:[\u00c2-\u00df]{_CP1252_CONTINUATION}|[\u00e0-\u00ef]{_CP1252_CONTINUATION}{{2}}"
     f"|[\u00f0-\u00f4]{_CP1252_CONTINUATION}{{3}})+"
 )
+_LATIN1_MOJIBAKE_START = re.compile(f"[\u00c2-\u00f4]{_CP1252_CONTINUATION}")
+"""Where any match of _LATIN1_MOJIBAKE starts: a quick test that a page has none (one
+character class first lets the regex engine scan fast)."""
 _GBK_RUN = re.compile(
     f"[\u00a4-\u00fc\u0391-\u0451\u2010-\u2642\u2e80-\u9fff\ue000-\ufa2d\ufe30-\ufe6b"
     f"\uff01-\uffe5]{{{GBK_MOJIBAKE_MIN_CHARS},}}"
@@ -236,7 +239,7 @@ def repair_latin1_mojibake(text: str) -> tuple[str, int]:
     when their bytes decode: ordinary Latin text never forms such sequences, and a sequence
     that lost a byte (U+FFFD after it) stays as it is.
     """
-    if not _LATIN1_MOJIBAKE.search(text):
+    if not _LATIN1_MOJIBAKE_START.search(text):
         return text, 0
     count = 0
 
@@ -345,6 +348,8 @@ def repair_gbk_mojibake(text: str) -> tuple[str, int]:
     UTF-8 bytes read as GBK always do. Where the misreading lost a byte (U+FFFD, an odd
     byte count) the characters around the loss stay as they are: nothing is guessed.
     """
+    if text.encode("gb2312", "replace").count(b"?") == text.count("?"):
+        return text, 0  # every character is in GB2312: no run can be mojibake
     count = 0
 
     def repair(match: re.Match[str]) -> str:

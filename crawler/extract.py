@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from lxml import etree
 from parsel import Selector
+from parsel.csstranslator import css2xpath
 
 from crawler.record import ArticleRecord, Attachment, Image
 from crawler.sites import Selectors, SiteProfile
@@ -158,8 +160,9 @@ BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 MIN_BODY_CHARS = 20
 # Pages wrapped in thousands of bare <div>s (a broken template loop) would exceed the parser's
 # depth limit and Python's recursion limit; runs this long are collapsed to one.
-BARE_DIV_OPENINGS = re.compile(r"(?:<div\s*>\s*){64,}", re.I)
-BARE_DIV_CLOSINGS = re.compile(r"(?:</div\s*>\s*){64,}", re.I)
+BARE_DIV_RUN = 64
+BARE_DIV_OPENINGS = re.compile(rf"(?:<div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+BARE_DIV_CLOSINGS = re.compile(rf"(?:</div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
 DATE_ONLY_LENGTH = len("2024-03-15")
 CELL_SEPARATOR = "\x1f"
 ATTACHMENT_SEARCH_LEVELS = 2
@@ -232,6 +235,7 @@ CJK_WRAP = re.compile(
     r"(?=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])"
 )
 TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|-{1,2}|—)\s*")
+INLINE_SPACE = re.compile(r"[\s\u3000\xa0]+")
 
 
 class NotAnArticle(Exception):
@@ -314,14 +318,49 @@ def most_precise(*candidates: str | None) -> str | None:
 def clean_inline(text: str) -> str:
     """Drop line wraps of the HTML source between Chinese characters, collapse other runs of
     whitespace (including U+3000 and NBSP) to one space, and trim."""
-    text = CJK_WRAP.sub("", text)
-    return re.sub(r"[\s\u3000\xa0]+", " ", text).strip()
+    if "\n" in text:
+        text = CJK_WRAP.sub("", text)
+    return INLINE_SPACE.sub(" ", text).strip()
 
 
-def page_metas(selector: Selector) -> dict[str, str]:
+@lru_cache(maxsize=512)
+def compiled_css(query: str) -> etree.XPath:
+    """A CSS selector translated as parsel does and compiled once, not on every page."""
+    return etree.XPath(css2xpath(query))
+
+
+def css_elements(root: etree._Element, query: str) -> list[etree._Element]:
+    """The elements under `root` matching a CSS selector, in document order."""
+    found = compiled_css(query)(root)
+    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
+
+
+def first_value(root: etree._Element, path: etree.XPath) -> str:
+    """The first string an XPath (an attribute or text query) finds, else ""."""
+    found = path(root)
+    return str(found[0]) if isinstance(found, list) and found else ""
+
+
+CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
+TIME_DATETIME = etree.XPath("//time/@datetime")
+PAGE_TITLE = etree.XPath("string(//title)")
+
+
+def parse_html(html: str) -> etree._Element:
+    """The page's tree, parsed as parsel parses (libxml2's HTML parser, recovering from
+    errors), without the per-element Python class lookup of lxml.html."""
+    body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    root = etree.fromstring(body, parser=parser)
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser=parser)
+    return root
+
+
+def page_metas(root: etree._Element) -> dict[str, str]:
     """`<meta name|property=… content=…>` by lower-cased name; the first non-empty value wins."""
     metas: dict[str, str] = {}
-    for meta in selector.xpath("//meta"):
+    for meta in root.iter("meta"):
         name = (meta.attrib.get("name") or meta.attrib.get("property") or "").strip().lower()
         content = clean_inline(meta.attrib.get("content", ""))
         if name and content and name not in metas:
@@ -406,14 +445,23 @@ def is_attachment_link(href: str, text: str) -> bool:
 
 
 class BlockWalker:
-    """Turns an element into paragraph blocks, images and attachments, in page order."""
+    """Turns an element into paragraph blocks, images and attachments, in page order.
+
+    `lines_only` walks for the text lines alone (images, links and attachments are not
+    looked at): how the page around the article is read.
+    """
 
     def __init__(
-        self, base_url: str, stand_in: etree._Element | None = None, skip_furniture: bool = False
+        self,
+        base_url: str,
+        stand_in: etree._Element | None = None,
+        skip_furniture: bool = False,
+        lines_only: bool = False,
     ) -> None:
         self.base_url = base_url
         self.stand_in = stand_in
         self.skip_furniture = skip_furniture
+        self.lines_only = lines_only
         self.blocks: list[Block] = []
         self.images: list[tuple[int, str, str]] = []
         self.attachments: list[Attachment] = []
@@ -429,6 +477,8 @@ class BlockWalker:
         self._flush()
 
     def _flush(self) -> None:
+        if not self._line:
+            return
         cells = "".join(self._line).split(CELL_SEPARATOR)
         text = "\t".join(c for c in (clean_inline(cell) for cell in cells) if c)
         if text:
@@ -472,7 +522,8 @@ class BlockWalker:
         if tag == "br":
             self._flush()
         elif tag == "img":
-            self._image(node)
+            if not self.lines_only:
+                self._image(node)
         elif tag in ("td", "th") and self._line:
             self._line.append(CELL_SEPARATOR)
         if node.text:
@@ -480,7 +531,7 @@ class BlockWalker:
         links_before = len(self._line)
         for child in node:
             self._visit(child)
-        if tag == "a":
+        if tag == "a" and not self.lines_only:
             link_text = ([node.text] if node.text else []) + self._line[links_before:]
             self._line_any_links.extend(link_text)
             if self._link(node):
@@ -588,9 +639,7 @@ def depth(element: etree._Element) -> int:
     return sum(1 for _ in element.iterancestors())
 
 
-def choose_container(
-    selector: Selector, override: str | None, root: etree._Element
-) -> etree._Element | None:
+def choose_container(override: str | None, root: etree._Element) -> etree._Element | None:
     """The element holding the article.
 
     The profile's selector wins when it matches visible text. Otherwise every match of the
@@ -599,19 +648,13 @@ def choose_container(
     sidebars and navigation loses to the article block inside it.
     """
     if override:
-        for match in selector.css(override):
-            element = match.root
-            if (
-                isinstance(element, etree._Element)
-                and is_visible(element)
-                and len(element_text(element)) >= MIN_BODY_CHARS
-            ):
+        for element in css_elements(root, override):
+            if is_visible(element) and len(element_text(element)) >= MIN_BODY_CHARS:
                 return element
     candidates: list[etree._Element] = []
     for query in KNOWN_BODY_SELECTORS:
-        for match in selector.css(query):
-            element = match.root
-            if isinstance(element, etree._Element) and element not in candidates:
+        for element in css_elements(root, query):
+            if element not in candidates:
                 candidates.append(element)
     densest = densest_container(root)
     if densest is not None and densest not in candidates:
@@ -672,22 +715,22 @@ def heading_text(element: etree._Element) -> str:
     return clean_inline("".join(parts))
 
 
-def find_title(selector: Selector, metas: dict[str, str], override: str | None) -> str | None:
+def find_title(root: etree._Element, metas: dict[str, str], override: str | None) -> str | None:
     """Title from the profile's selector, the ArticleTitle meta, og:title, a heading, `<title>`."""
     if override:
-        texts = [element_text(m.root) for m in selector.css(override)]
+        texts = [element_text(e) for e in css_elements(root, override)]
         if texts and texts[0]:
             return texts[0]
     site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
     for name in ("articletitle", "og:title"):
         if metas.get(name):
             return without_site_name(metas[name], site_names)
-    page_title = clean_inline(selector.xpath("string(//title)").get() or "")
+    page_title = clean_inline(str(PAGE_TITLE(root)))
     headings: list[str] = []
     for query in TITLE_CANDIDATES:
-        for match in selector.css(query):
-            if isinstance(match.root, etree._Element) and is_visible(match.root):
-                text = heading_text(match.root)
+        for element in css_elements(root, query):
+            if is_visible(element):
+                text = heading_text(element)
                 if 4 <= len(text) <= 120:
                     headings.append(text)
     for text in headings:
@@ -716,7 +759,7 @@ def page_lines(
     root: etree._Element, content: etree._Element, base_url: str
 ) -> tuple[list[str], list[str]]:
     """The page's visible text lines before and after the content container."""
-    walker = BlockWalker(base_url, stand_in=content)
+    walker = BlockWalker(base_url, stand_in=content, lines_only=True)
     walker.walk(root)
     lines = [b.text for b in walker.blocks]
     if CONTENT_MARK in lines:
@@ -856,10 +899,10 @@ def same_host(url: str, other: str) -> bool:
     return (urlsplit(url).hostname or "").lower() == (urlsplit(other).hostname or "").lower()
 
 
-def find_canonical(selector: Selector, metas: dict[str, str], url: str) -> str:
+def find_canonical(root: etree._Element, metas: dict[str, str], url: str) -> str:
     """rel=canonical, the `Url` meta or og:url when they stay on the page's host, else `url`."""
     candidates = [
-        selector.xpath("//link[@rel='canonical']/@href").get() or "",
+        first_value(root, CANONICAL_LINK),
         metas.get("url", ""),
         metas.get("og:url", ""),
     ]
@@ -878,7 +921,9 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     if "\x00" in start or start.lstrip().startswith(BINARY_MAGIC):
         raise NotAnArticle("the content is binary (a file served as a page), not HTML")
     selectors = selectors or Selectors()
-    html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
+    lowered = html.lower()
+    if lowered.count("<div") >= BARE_DIV_RUN or lowered.count("</div") >= BARE_DIV_RUN:
+        html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
     try:
         return extract_tree(html, url, selectors)
     except RecursionError:
@@ -887,12 +932,11 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
 
 def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
     """`extract` on a page whose runs of bare wrappers are already collapsed."""
-    selector = Selector(text=html, base_url=url)
-    root = selector.root
+    root = parse_html(html)
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
-    metas = page_metas(selector)
-    content = choose_container(selector, selectors.body, root)
+    metas = page_metas(root)
+    content = choose_container(selectors.body, root)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
     walker = BlockWalker(url, skip_furniture=True)
@@ -900,7 +944,7 @@ def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    title = find_title(selector, metas, selectors.title)
+    title = find_title(root, metas, selectors.title)
     if not title:
         raise NotAnArticle("no title found")
     blocks, inner_meta = split_inner_meta_lines(blocks, title)
@@ -913,13 +957,14 @@ def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
     meta_line = merge_meta_lines(find_meta_line(head), inner_meta)
     override_date = None
     if selectors.published_at:
-        override_date = parse_datetime(" ".join(selector.css(selectors.published_at).getall()))
+        found = Selector(root=root, base_url=url).css(selectors.published_at).getall()
+        override_date = parse_datetime(" ".join(found))
     published = most_precise(
         override_date,
         parse_datetime(metas.get("pubdate", "")),
         parse_datetime(metas.get("article:published_time", "")),
         meta_line.published_at,
-        parse_datetime(" ".join(selector.xpath("//time/@datetime").getall()[:1])),
+        parse_datetime(first_value(root, TIME_DATETIME)),
     )
     return Extraction(
         title=title,
@@ -933,7 +978,7 @@ def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
         photographer=meta_line.photographer,
         section=metas.get("columnname") or find_breadcrumb_section(head),
         site_name=metas.get("sitename"),
-        canonical_url=find_canonical(selector, metas, url),
+        canonical_url=find_canonical(root, metas, url),
         body_blocks=blocks,
         images=images,
         attachments=attachments,

@@ -29,7 +29,6 @@ import datetime as dt
 import hashlib
 import html
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from pipelines.repeats import (
     drop_repeated_blocks,
     drop_template_widgets,
     is_related_heading,
+    nfkc,
     repeat_key,
 )
 
@@ -93,7 +93,7 @@ _SENTENCE_END_RE = re.compile(r"[。!?]|[\u4e00-\u9fff]\.(?:\s|$)")
 def _normalize_line(block: str) -> str:
     """NFKC form of a block with markup gone and every run of spaces made one ASCII space."""
     text = _TAG_RE.sub("", html.unescape(block))
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     return _SPACE_RE.sub(" ", text).strip()
 
 

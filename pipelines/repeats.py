@@ -28,6 +28,7 @@ import html
 import re
 import unicodedata
 from collections import defaultdict
+from functools import lru_cache
 
 LONG_BLOCK_CHARS = 30
 """A block with this many key characters is a paragraph, so a second copy is a repeat."""
@@ -81,10 +82,18 @@ _PUNCT_FOLD = str.maketrans(
 )
 
 
+@lru_cache(maxsize=8192)
+def nfkc(text: str) -> str:
+    """NFKC form of a text. Cached: the cleaning steps ask for the forms of the same blocks
+    several times, and NFKC of Chinese text is not cheap (full-width punctuation is never
+    already normal)."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def repeat_key(block: str) -> str:
     """The form two blocks are compared in: markup, width, punctuation width and spaces folded."""
     text = _TAG_RE.sub("", html.unescape(block))
-    text = unicodedata.normalize("NFKC", text).translate(_PUNCT_FOLD)
+    text = nfkc(text).translate(_PUNCT_FOLD)
     return _INVISIBLE_RE.sub("", text)
 
 
@@ -177,14 +186,14 @@ _RELATED_HEADING_RE = re.compile(
 
 def is_widget_placeholder(block: str) -> bool:
     """True for a block made only of template placeholders ("信息标题", "{{title}}", "暂无内容")."""
-    text = unicodedata.normalize("NFKC", block).strip()
+    text = nfkc(block).strip()
     rest = _PLACEHOLDER_RE.sub("", text)
     return rest != text and _WIDGET_REST_RE.fullmatch(rest) is not None
 
 
 def is_related_heading(block: str) -> bool:
     """True for a related-links list heading such as "相关链接" or "【相关阅读】"."""
-    text = unicodedata.normalize("NFKC", block).strip()
+    text = nfkc(block).strip()
     return _RELATED_HEADING_RE.fullmatch(text) is not None
 
 
