@@ -1,4 +1,4 @@
-"""Duplicate detection: script-invariant text, content hash, MinHash signature and an LSH index.
+"""Duplicate detection: script-invariant text, content hash, an LSH index and the verdicts.
 
 Two records are exact duplicates when their bodies have the same `content_hash`, which is
 taken over `invariant_text`: pinyin readings stripped, Traditional converted to Simplified,
@@ -6,8 +6,8 @@ NFKC, lower case, and everything but letters and digits removed, so that a Tradi
 mirror of a Simplified article, or a copy with other punctuation and spacing, hashes alike.
 
 They are near duplicates when the weighted Jaccard similarity of their `comparison_text`
-(title and body) reaches the threshold. Texts are compared as sets of SHINGLE_CHARS-character
-shingles in which a shingle holding a digit counts DIGIT_WEIGHT times: figures and dates are
+(title and body) reaches the threshold. Texts are compared as sets of shingles in which a
+shingle holding a digit counts several times (`pipelines.minhash`): figures and dates are
 what tell apart two monthly reports written on one template, or two meetings opened with the
 same formula, while a repost or a copy with one paragraph edited keeps them. The similarity
 is estimated from a MinHash `signature` (one-permutation hashing with densification, 128
@@ -21,14 +21,10 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-import sys
 import unicodedata
-import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from operator import methodcaller
 from typing import Any, Literal, Protocol
 
 from itemadapter import ItemAdapter
@@ -36,22 +32,22 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.state import ArticleState, article_key
+from pipelines.minhash import (
+    BAND_ROWS,
+    BANDS,
+    SIGNATURE_BYTES,
+    SIGNATURE_SCHEME,
+    SIGNATURE_SIZE,
+    band_keys,
+    check_signature,
+    check_threshold,
+    fingerprint,
+    is_current,
+    rank,
+    signature,
+)
 from pipelines.normalise import ScriptConverter, strip_pinyin_annotations
 
-# Tunable numbers, in one place. Changing any of the first four changes every signature:
-# bump SIGNATURE_SCHEME with them, so that stored signatures of the old scheme are refused.
-SHINGLE_CHARS = 4
-"""Characters per shingle: about two Chinese words."""
-DIGIT_WEIGHT = 3
-"""How many times a shingle holding a digit counts (1 to 16: one hash word per count)."""
-SIGNATURE_SIZE = 128
-"""MinHash bins (a power of two); the similarity estimate's standard error is about
-sqrt(J(1-J)/128), 0.04 at J = 0.6."""
-BAND_ROWS = 4
-"""Signature values per LSH band; SIGNATURE_SIZE / BAND_ROWS bands. A pair at similarity J
-shares a band with probability 1 - (1 - J**4)**32: 0.99 at 0.6, 0.23 at 0.3, 0.003 at 0.1."""
-SIGNATURE_SCHEME = 1
-"""First byte of every signature: the parameters and hash above, version 1."""
 DEFAULT_THRESHOLD = 0.6
 """Estimated similarity from which a record is a near duplicate (PARKNEWS_DEDUP_THRESHOLD).
 On the labelled pairs of tests/fixtures/dedup the exact similarity of true duplicates is at
@@ -59,20 +55,6 @@ least 0.69 and that of distinct articles at most 0.46."""
 MIN_BODY_CHARS = 50
 """Invariant characters a body needs before it can be a duplicate of anything: bodies such as
 "详见附件。" are shared by many different notices."""
-
-BANDS = SIGNATURE_SIZE // BAND_ROWS
-SIGNATURE_BYTES = 1 + 2 * SIGNATURE_SIZE
-"""Length of a signature: the scheme byte, then one little-endian 16-bit value per bin."""
-_BIN_BITS = SIGNATURE_SIZE.bit_length() - 1
-_BIN_MASK = SIGNATURE_SIZE - 1
-_PERSON = b"parknews.dedup"
-_LANE_LOW_BITS = int.from_bytes(b"\x01\x00" * SIGNATURE_SIZE, "little")
-
-if SIGNATURE_SIZE & _BIN_MASK or SIGNATURE_SIZE % BAND_ROWS or not 1 <= DIGIT_WEIGHT <= 16:
-    raise ValueError(
-        "pipelines.dedup: SIGNATURE_SIZE must be a power of two divisible by BAND_ROWS "
-        "and DIGIT_WEIGHT 1 to 16"
-    )
 
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -114,136 +96,6 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def shingles(text: str) -> set[str]:
-    """The distinct SHINGLE_CHARS-character substrings of `text` (the text itself when it is
-    shorter)."""
-    size = SHINGLE_CHARS
-    if len(text) <= size:
-        return {text} if text else set()
-    return {text[i : i + size] for i in range(len(text) - size + 1)}
-
-
-def _weight(shingle: str) -> int:
-    if shingle.isalpha():
-        return 1
-    return DIGIT_WEIGHT if any(char.isdigit() for char in shingle) else 1
-
-
-# --- Signatures ----------------------------------------------------------------------------------
-
-
-def _densify_orders() -> tuple[tuple[int, ...], ...]:
-    """For each bin, the other bins in a fixed pseudo-random order: an empty bin takes the
-    value of the first non-empty one, the same choice for every text (optimal densification
-    of one-permutation hashing)."""
-    orders = []
-    for source in range(SIGNATURE_SIZE):
-        ranked = sorted(
-            (
-                hashlib.blake2b(
-                    struct.pack("<HH", source, other), digest_size=8, person=_PERSON
-                ).digest(),
-                other,
-            )
-            for other in range(SIGNATURE_SIZE)
-            if other != source
-        )
-        orders.append(tuple(other for _, other in ranked))
-    return tuple(orders)
-
-
-_DENSIFY = _densify_orders()
-_HASH_PLAIN = partial(hashlib.blake2b, digest_size=4)
-_HASH_WEIGHTED = partial(hashlib.blake2b, digest_size=4 * DIGIT_WEIGHT)
-_DIGEST = methodcaller("digest")
-_ENCODE = methodcaller("encode", "utf-8")
-
-
-def signature(text: str) -> bytes | None:
-    """The MinHash signature of a text (see the module docstring), or None for an empty text.
-
-    Each shingle is hashed once with BLAKE2b into one 32-bit word per unit of its weight;
-    a word's low bits pick a bin and the rest compete for the bin's minimum. Bins that no
-    word reached borrow from another bin (`_densify_orders`).
-    """
-    found = shingles(text)
-    if not found:
-        return None
-    plain = [shingle for shingle in found if _weight(shingle) == 1]
-    words = array("I", b"".join(map(_DIGEST, map(_HASH_PLAIN, map(_ENCODE, plain)))))
-    if len(plain) < len(found):
-        weighted = [shingle for shingle in found if _weight(shingle) > 1]
-        words.frombytes(b"".join(map(_DIGEST, map(_HASH_WEIGHTED, map(_ENCODE, weighted)))))
-    if sys.byteorder == "big":
-        words.byteswap()
-    # Within a bin, a larger word has the larger value: assigning in descending order
-    # leaves each bin its minimum.
-    mins = {word & _BIN_MASK: word >> _BIN_BITS for word in sorted(words, reverse=True)}
-    values = array("H", [0]) * SIGNATURE_SIZE
-    for slot in range(SIGNATURE_SIZE):
-        value = mins.get(slot)
-        if value is None:
-            value = next(mins[other] for other in _DENSIFY[slot] if other in mins)
-        values[slot] = value & 0xFFFF
-    if sys.byteorder == "big":
-        values.byteswap()
-    return bytes((SIGNATURE_SCHEME,)) + values.tobytes()
-
-
-def check_signature(sig: bytes) -> None:
-    """ValueError unless `sig` is a signature of the current scheme."""
-    if len(sig) != SIGNATURE_BYTES or sig[0] != SIGNATURE_SCHEME:
-        raise ValueError(
-            f"not a scheme-{SIGNATURE_SCHEME} signature of {SIGNATURE_BYTES} bytes "
-            f"(got {len(sig)} bytes, scheme {sig[0] if sig else None}); signatures from "
-            f"another parknews version cannot be compared: let the articles be signed again"
-        )
-
-
-def _matches(a: int, b: int) -> int:
-    """How many of the 16-bit values packed in `a` and `b` are equal."""
-    x = a ^ b
-    x |= x >> 8
-    x |= x >> 4
-    x |= x >> 2
-    x |= x >> 1
-    return SIGNATURE_SIZE - (x & _LANE_LOW_BITS).bit_count()
-
-
-def _values(sig: bytes | memoryview) -> int:
-    return int.from_bytes(sig[1:], "little")
-
-
-def similarity(a: bytes, b: bytes) -> float:
-    """Estimated weighted Jaccard similarity of the texts of two signatures, in [0, 1]."""
-    check_signature(a)
-    check_signature(b)
-    return _matches(_values(a), _values(b)) / SIGNATURE_SIZE
-
-
-def fingerprint(sig: bytes) -> str:
-    """A 64-bit summary of a signature as 16 hex digits: the lowest bit of its first 64
-    values (one-bit MinHash). Two texts' fingerprints agree on a bit with probability
-    (1 + J) / 2, which `fingerprint_similarity` turns back into a rough J."""
-    check_signature(sig)
-    bits = 0
-    for index in range(64):
-        bits |= (sig[1 + 2 * index] & 1) << index
-    return f"{bits:016x}"
-
-
-def fingerprint_similarity(a: str, b: str) -> float:
-    """Rough similarity of two texts from their fingerprints (standard error about 0.09)."""
-    differing = (int(a, 16) ^ int(b, 16)).bit_count()
-    return max(0.0, 1.0 - 2.0 * differing / 64)
-
-
-def _band_keys(sig: bytes | memoryview) -> list[int]:
-    """The 32-bit LSH key of each band of a signature; a band's number is part of its key."""
-    step = 2 * BAND_ROWS
-    return [zlib.crc32(sig[1 + band * step : 1 + (band + 1) * step], band) for band in range(BANDS)]
-
-
 # --- Index ---------------------------------------------------------------------------------------
 
 _INDEX_MAGIC = b"PKNDUPIX"
@@ -251,11 +103,8 @@ _INDEX_FORMAT = 1
 _INDEX_HEADER = struct.Struct("<8sHBHHBdQQQ")
 _SLOT_BITS = 32
 _SLOT_MASK = (1 << _SLOT_BITS) - 1
-
-
-def _check_threshold(threshold: float) -> None:
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+_COMPACT_MIN_SLOTS = 64
+"""Slots below which removed documents are not worth compacting away."""
 
 
 class NearDuplicateIndex:
@@ -268,12 +117,13 @@ class NearDuplicateIndex:
 
     Memory is flat arrays, not Python objects per entry: 257 bytes of signature and
     BANDS band entries of 8 bytes (in an open-addressing table kept at most half full, so
-    16 bytes each) per document, plus its id: about 0.9 GB for a million documents. A
-    replaced or removed document's space is reclaimed only by `to_bytes`/`from_bytes`.
+    16 bytes each) per document, plus its id: about 0.9 GB for a million documents. The
+    space of replaced and removed documents is reclaimed once they fill half the slots, so
+    an index that documents come and go through stays the size of what it holds.
     """
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, *, capacity: int = 0) -> None:
-        _check_threshold(threshold)
+        check_threshold(threshold)
         if capacity < 0:
             raise ValueError(f"capacity must be 0 or more documents, got {capacity}")
         self.threshold = threshold
@@ -323,7 +173,7 @@ class NearDuplicateIndex:
             self._rehash(2 * size if 4 * live > size else size)
         table = self._table
         mask = len(table) - 1
-        for key in _band_keys(sig):  # `_insert`, inlined: this loop is most of a rebuild
+        for key in band_keys(sig):  # `_insert`, inlined: this loop is most of a rebuild
             index = key & mask
             while table[index]:
                 index = (index + 1) & mask
@@ -336,6 +186,8 @@ class NearDuplicateIndex:
         if slot is None:
             return False
         self._ids[slot] = None
+        if len(self._ids) >= _COMPACT_MIN_SLOTS and 2 * len(self._slot_of) < len(self._ids):
+            self._compact()
         return True
 
     def signature_of(self, doc_id: str) -> bytes | None:
@@ -358,30 +210,28 @@ class NearDuplicateIndex:
     ) -> list[tuple[str, float]]:
         """`query` for a signature."""
         check_signature(sig)
-        if threshold is None:
-            threshold = self.threshold
-        _check_threshold(threshold)
-        wanted = _values(sig)
-        sigs = memoryview(self._sigs)
-        found: list[tuple[str, float]] = []
-        for slot in self._candidates(sig):
-            doc_id = self._ids[slot]
-            if doc_id is None:
-                continue
-            start = slot * SIGNATURE_BYTES
-            score = _matches(wanted, _values(sigs[start : start + SIGNATURE_BYTES]))
-            score_f = score / SIGNATURE_SIZE
-            if score_f >= threshold:
-                found.append((doc_id, score_f))
-        found.sort(key=lambda item: (-item[1], item[0]))
+        found = rank(
+            sig,
+            self._signatures(self._candidates(sig)),
+            self.threshold if threshold is None else threshold,
+        )
         return found if limit is None else found[:limit]
+
+    def _signatures(self, slots: Iterable[int]) -> Iterator[tuple[str, memoryview]]:
+        """(doc_id, signature) of the live documents among `slots`."""
+        ids = self._ids
+        sigs = memoryview(self._sigs)
+        for slot in slots:
+            doc_id = ids[slot]
+            if doc_id is not None:
+                yield doc_id, sigs[slot * SIGNATURE_BYTES : (slot + 1) * SIGNATURE_BYTES]
 
     def _candidates(self, sig: bytes) -> set[int]:
         """Slots of the signatures sharing a band with `sig`."""
         table = self._table
         mask = len(table) - 1
         slots: set[int] = set()
-        for key in _band_keys(sig):
+        for key in band_keys(sig):
             index = key & mask
             entry = table[index]
             while entry:
@@ -399,6 +249,26 @@ class NearDuplicateIndex:
             index = (index + 1) & mask
         table[index] = entry
         self._entries += 1
+
+    def _compact(self) -> None:
+        """Give the live documents the first slots, in order, and drop what removed ones
+        held: their signatures, their ids and their band entries."""
+        moved = array("Q", [0]) * len(self._ids)
+        sigs = bytearray()
+        old_sigs = memoryview(self._sigs)
+        for new, (doc_id, old) in enumerate(self._slot_of.items()):
+            moved[old] = new + 1
+            self._slot_of[doc_id] = new
+            sigs += old_sigs[old * SIGNATURE_BYTES : (old + 1) * SIGNATURE_BYTES]
+        old_sigs.release()
+        old_table = self._table
+        self._ids = list(self._slot_of)
+        self._sigs = sigs
+        self._table = array("Q", [0]) * _table_size(len(self._ids) * BANDS)
+        self._entries = 0
+        for entry in old_table:
+            if entry and (slot := moved[(entry & _SLOT_MASK) - 1]):
+                self._insert((entry >> _SLOT_BITS << _SLOT_BITS) | slot)
 
     def _rehash(self, size: int) -> None:
         """Move the live entries into a table of `size` slots (a power of two)."""
@@ -479,7 +349,7 @@ class NearDuplicateIndex:
         signatures of another scheme are skipped."""
         index = cls(threshold, capacity=capacity)
         for doc_id, sig in signatures:
-            if len(sig) == SIGNATURE_BYTES and sig[0] == SIGNATURE_SCHEME:
+            if is_current(sig):
                 index.add_signature(doc_id, sig)
         return index
 
@@ -734,7 +604,7 @@ class DedupPipeline:
     def __init__(self, crawler: Crawler, threshold: float) -> None:
         from crawler.incremental import CrawlState  # the state imports pipelines: import late
 
-        _check_threshold(threshold)
+        check_threshold(threshold)
         self.crawler = crawler
         self.state = crawler.get_extension(CrawlState)
         store: ArticleLookup = self.state.store if self.state is not None else _NoState()

@@ -1,4 +1,5 @@
-"""Tests of pipelines.dedup: invariant text, hashes, signatures, the LSH index and `classify`."""
+"""Tests of pipelines.dedup and pipelines.minhash: invariant text, hashes, signatures, the LSH
+index and `classify`."""
 
 from __future__ import annotations
 
@@ -16,19 +17,21 @@ from crawler.state import StateStore
 from pipelines.dedup import (
     DEFAULT_THRESHOLD,
     MIN_BODY_CHARS,
-    SIGNATURE_BYTES,
-    SIGNATURE_SCHEME,
     NearDuplicateIndex,
     PendingLookup,
     Verdict,
-    _weight,
-    check_signature,
     classify,
     comparison_text,
     content_hash,
+    invariant_text,
+)
+from pipelines.minhash import (
+    SIGNATURE_BYTES,
+    SIGNATURE_SCHEME,
+    _weight,
+    check_signature,
     fingerprint,
     fingerprint_similarity,
-    invariant_text,
     shingles,
     signature,
     similarity,
@@ -318,6 +321,23 @@ def test_index_reclaims_removed_entries_when_it_rehashes() -> None:
     # 2000 live documents fit a table sized for 4000: stale entries did not make it grow.
     assert len(index._table) <= len(NearDuplicateIndex(capacity=4000)._table)
     assert index.query(docs["doc1999"])[0] == ("doc1999", 1.0)
+
+
+def test_index_reclaims_removed_documents() -> None:
+    index = NearDuplicateIndex()
+    docs = dict(generated(3000))
+    ids = list(docs)
+    for n, doc_id in enumerate(ids):
+        index.add(doc_id, docs[doc_id])
+        if n >= 40:
+            assert index.remove(ids[n - 40])  # documents come and go, 40 at a time
+    assert list(index) == ids[-40:]
+    assert len(index._ids) < 128 and len(index._sigs) == len(index._ids) * SIGNATURE_BYTES
+    assert len(index._table) <= len(NearDuplicateIndex(capacity=128)._table)
+    for doc_id in (ids[-40], ids[-1]):
+        assert index.query(docs[doc_id])[0] == (doc_id, 1.0)
+        assert index.signature_of(doc_id) == signature(docs[doc_id])
+    assert all(hit != ids[-41] for hit, _ in index.query(docs[ids[-41]], threshold=1.0))
 
 
 def test_index_round_trip() -> None:
