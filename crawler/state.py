@@ -2,8 +2,9 @@
 
 `article_key` names an article independently of the URL it was reached by. `StateStore`
 keeps, in one SQLite file, the articles already written (with their content hash,
-fingerprint and revision), the per-site template counts of the body cleaning and a log of
-runs. `RunLock` keeps two runs from using the same state at once.
+fingerprint, MinHash signature and revision, and the LSH bands that find near duplicates of
+them), the per-site template counts of the body cleaning and a log of runs. `RunLock` keeps
+two runs from using the same state at once.
 
 The store never decides what is new: it records what the caller has durably written. Call
 `StateStore.commit_written` only after the records are on disk (written and flushed), so an
@@ -29,16 +30,19 @@ from urllib.parse import unquote, urlsplit
 
 from crawler.urls import canonical_url
 from pipelines.boilerplate import SiteTemplate
+from pipelines.minhash import band_keys, check_signature, is_current, rank
 
 STATE_PATH_SETTING = "PARKNEWS_STATE_PATH"
 """The setting that names the state database (the recovery hints refer to it)."""
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the state schema, kept in `PRAGMA user_version`."""
 APPLICATION_ID = 0x504B4E53
 """`PRAGMA application_id` of a parknews state file ("PKNS"), which tells it from other SQLite
 files."""
 QUERY_CHUNK = 500
 """Keys per `IN (...)` query, well below SQLite's limit on bound parameters."""
+MIGRATION_CHUNK = 10_000
+"""Articles read at a time by a migration that rewrites them."""
 
 # --- Article keys -------------------------------------------------------------------------------
 
@@ -148,7 +152,48 @@ def _recovery(path: Path) -> str:
 
 # --- Store ---------------------------------------------------------------------------------------
 
-_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+MigrationStep = str | Callable[[sqlite3.Connection], None]
+"""A statement, or a function given the connection inside the migration's transaction."""
+
+
+def _stored_bands(sig: bytes) -> list[int]:
+    """The band keys of a signature as the state stores them: signed, so that SQLite packs
+    each in four bytes."""
+    return [key - (1 << 32) if key >> 31 else key for key in band_keys(sig)]
+
+
+_INSERT_BAND = "INSERT OR IGNORE INTO article_bands (band, article) VALUES (?, ?)"
+
+
+def _file_stored_bands(db: sqlite3.Connection) -> None:
+    """Migration step: file the bands of every stored signature of an article that is not a
+    duplicate, sorted before they reach the table (random inserts into a large B-tree are
+    what makes building it slow)."""
+    db.execute("CREATE TEMP TABLE new_bands (band INTEGER, article INTEGER)")
+    last = 0
+    while rows := db.execute(
+        "SELECT num, signature FROM articles WHERE num > ? AND signature IS NOT NULL "
+        "AND duplicate_of IS NULL ORDER BY num LIMIT ?",
+        (last, MIGRATION_CHUNK),
+    ).fetchall():
+        db.executemany(
+            "INSERT INTO new_bands (band, article) VALUES (?, ?)",
+            [
+                (band, num)
+                for num, sig in rows
+                if is_current(sig)
+                for band in _stored_bands(bytes(sig))
+            ],
+        )
+        last = rows[-1][0]
+    db.execute(
+        "INSERT OR IGNORE INTO article_bands (band, article) "
+        "SELECT band, article FROM new_bands ORDER BY band, article"
+    )
+    db.execute("DROP TABLE temp.new_bands")
+
+
+_MIGRATIONS: tuple[tuple[int, tuple[MigrationStep, ...]], ...] = (
     (
         1,
         (
@@ -196,6 +241,44 @@ _MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        # Articles get a number of their own that the bands refer to: a plain rowid may be
+        # renumbered by VACUUM, an INTEGER PRIMARY KEY may not.
+        3,
+        (
+            """CREATE TABLE articles_v3 (
+                num INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                id TEXT NOT NULL,
+                canonical_url TEXT NOT NULL,
+                site TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                fingerprint INTEGER,
+                signature BLOB,
+                revision INTEGER NOT NULL,
+                duplicate_of TEXT,
+                first_seen TEXT NOT NULL,
+                last_seen TEXT NOT NULL,
+                last_run INTEGER
+            )""",
+            """INSERT INTO articles_v3 (num, key, id, canonical_url, site, content_hash,
+                fingerprint, signature, revision, duplicate_of, first_seen, last_seen, last_run)
+            SELECT rowid, key, id, canonical_url, site, content_hash, fingerprint, signature,
+                revision, duplicate_of, first_seen, last_seen, last_run
+            FROM articles ORDER BY rowid""",
+            "DROP TABLE articles",
+            "ALTER TABLE articles_v3 RENAME TO articles",
+            "CREATE INDEX articles_content_hash ON articles (content_hash)",
+            "CREATE INDEX articles_id ON articles (id)",
+            "CREATE INDEX articles_site_first_seen ON articles (site, first_seen)",
+            """CREATE TABLE article_bands (
+                band INTEGER NOT NULL,
+                article INTEGER NOT NULL,
+                PRIMARY KEY (band, article)
+            ) WITHOUT ROWID""",
+            _file_stored_bands,
+        ),
+    ),
 )
 """Schema migrations in order: (the version they lead to, their statements). Append, never
 edit: a released step has already run on somebody's file."""
@@ -203,6 +286,7 @@ edit: a released step has already run on somebody's file."""
 _EXPECTED_COLUMNS = {
     "gone": {"key", "url", "status", "first_seen", "last_checked"},
     "articles": {
+        "num",
         "key",
         "id",
         "canonical_url",
@@ -218,6 +302,7 @@ _EXPECTED_COLUMNS = {
     },
     "template_counts": {"site", "payload", "updated"},
     "runs": {"run_id", "started", "finished", "status", "exit_code", "report"},
+    "article_bands": {"band", "article"},
 }
 """Tables and columns of the current schema, checked on every open."""
 
@@ -380,7 +465,10 @@ class StateStore:
                 continue
             with self._transaction() as db:
                 for statement in statements:
-                    db.execute(statement)
+                    if isinstance(statement, str):
+                        db.execute(statement)
+                    else:
+                        statement(db)
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version={target}")
 
@@ -542,6 +630,21 @@ class StateStore:
             for article_id, signature in rows:
                 yield article_id, bytes(signature)
 
+    def near_duplicates(self, sig: bytes, threshold: float) -> list[tuple[str, float]]:
+        """(record id, estimated similarity) of the stored articles that share an LSH band
+        with the signature `sig` and whose similarity to it reaches `threshold`, most similar
+        first. Duplicates are never found: their copies were not stored."""
+        check_signature(sig)
+        bands = _stored_bands(sig)
+        with self._guard():
+            rows = self._db.execute(
+                f"SELECT id, signature FROM articles WHERE num IN (SELECT article FROM "
+                f"article_bands WHERE band IN ({','.join('?' * len(bands))})) "
+                f"AND duplicate_of IS NULL",
+                bands,
+            ).fetchall()
+        return rank(sig, rows, threshold)
+
     def commit_written(
         self, records: Iterable[Mapping[str, Any]], *, run_id: int | None = None
     ) -> CommitResult:
@@ -554,7 +657,8 @@ class StateStore:
         revision (default 1). A known key with another content hash takes the record's
         revision (default: the stored one plus 1), content hash, fingerprint and signature;
         with the same content hash only its last_seen and last_run change. The stored id
-        of a known key is kept.
+        of a known key is kept. The bands of the article's signature, when it has one and is
+        not a duplicate, replace those of its previous revision (`near_duplicates`).
         """
         rows = [_row(record) for record in records]
         now = self._clock()
@@ -562,10 +666,11 @@ class StateStore:
         with self._guard(), self._transaction() as db:
             for row in rows:
                 stored = db.execute(
-                    "SELECT content_hash, revision FROM articles WHERE key = ?", (row["key"],)
+                    "SELECT content_hash, revision, num, signature FROM articles WHERE key = ?",
+                    (row["key"],),
                 ).fetchone()
                 if stored is None:
-                    db.execute(
+                    cursor = db.execute(
                         f"INSERT INTO articles ({_ARTICLE_COLUMNS}) "
                         f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
@@ -583,6 +688,7 @@ class StateStore:
                             run_id,
                         ),
                     )
+                    _file_bands(db, cursor.lastrowid, row)
                     inserted += 1
                 elif stored[0] != row["content_hash"]:
                     db.execute(
@@ -601,6 +707,13 @@ class StateStore:
                             row["key"],
                         ),
                     )
+                    old = stored[3]
+                    if old is not None and is_current(old):
+                        db.executemany(
+                            "DELETE FROM article_bands WHERE band = ? AND article = ?",
+                            [(band, stored[2]) for band in _stored_bands(bytes(old))],
+                        )
+                    _file_bands(db, stored[2], row)
                     revised += 1
                 else:
                     db.execute(
@@ -702,6 +815,13 @@ class StateStore:
             RunInfo(run_id, started, finished, status, code, json.loads(rep) if rep else None)
             for run_id, started, finished, status, code, rep in rows
         ]
+
+
+def _file_bands(db: sqlite3.Connection, num: int | None, row: Mapping[str, Any]) -> None:
+    """File the bands of the article `num` just written as `row`, if it is searched for."""
+    sig = row["signature"]
+    if num is not None and sig is not None and row["duplicate_of"] is None and is_current(sig):
+        db.executemany(_INSERT_BAND, [(band, num) for band in _stored_bands(sig)])
 
 
 def _article(row: tuple[Any, ...]) -> ArticleState:

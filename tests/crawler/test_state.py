@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from crawler.state import (
+    _MIGRATIONS,
     APPLICATION_ID,
     QUERY_CHUNK,
     SCHEMA_VERSION,
@@ -30,6 +31,7 @@ from crawler.state import (
     lock_path_for,
 )
 from pipelines.boilerplate import SiteTemplate
+from pipelines.minhash import SIGNATURE_SCHEME, signature
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -317,6 +319,97 @@ def test_signatures_of_originals_only(store: StateStore) -> None:
         ]
     )
     assert list(store.iter_signatures()) == [("one", b"\x01sig")]
+
+
+# --- store: near duplicates ----------------------------------------------------------------------
+
+TEXTS = (
+    "记者从园区海关获悉今年一季度园区实现进出口总额1382.6亿元同比增长6.3%其中出口额增长8.9%"
+    "跨境电商进出口额首次突破百亿元",
+    "新学期园区5所新建学校正式启用新增学位7200个进一步缓解部分片区入学压力教师队伍同步扩充",
+)
+NEAR_COPY = "本报讯" + TEXTS[0] + "责任编辑王晓明"
+
+
+def sig_of(text: str) -> bytes:
+    sig = signature(text)
+    assert sig is not None
+    return sig
+
+
+def band_rows(store: StateStore) -> int:
+    count: int = store._db.execute("SELECT count(*) FROM article_bands").fetchone()[0]
+    return count
+
+
+def bands_of(store: StateStore, article_id: str) -> int:
+    count: int = store._db.execute(
+        "SELECT count(*) FROM article_bands JOIN articles ON num = article WHERE id = ?",
+        (article_id,),
+    ).fetchone()[0]
+    return count
+
+
+def test_near_copy_of_an_article_of_an_earlier_run_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with StateStore(path) as store:
+        store.commit_written(
+            [
+                written(
+                    "http://a.gov.cn/1.html", "h1", record_id="trade", signature=sig_of(TEXTS[0])
+                ),
+                written(
+                    "http://a.gov.cn/2.html", "h2", record_id="schools", signature=sig_of(TEXTS[1])
+                ),
+            ]
+        )
+    with StateStore(path) as store:
+        found = store.near_duplicates(sig_of(NEAR_COPY), 0.6)
+        assert [doc for doc, _ in found] == ["trade"] and 0.6 <= found[0][1] < 1.0
+        assert store.near_duplicates(sig_of(TEXTS[1]), 0.6) == [("schools", 1.0)]
+        assert store.near_duplicates(sig_of(NEAR_COPY), 0.99) == []
+        assert store.near_duplicates(sig_of("完全无关的一段文字内容用于测试查询"), 0.6) == []
+        with pytest.raises(ValueError, match="threshold"):
+            store.near_duplicates(sig_of(TEXTS[0]), 0.0)
+        with pytest.raises(ValueError, match="scheme"):
+            store.near_duplicates(b"\x01sig", 0.6)
+
+
+def test_a_revision_replaces_the_articles_bands(store: StateStore) -> None:
+    store.commit_written([written(ART, "h1", signature=sig_of(TEXTS[0]))])
+    store.commit_written([written(ART, "h2", signature=sig_of(TEXTS[1]))])
+    assert band_rows(store) == 32
+    assert store.near_duplicates(sig_of(TEXTS[0]), 0.6) == []
+    assert store.near_duplicates(sig_of(TEXTS[1]), 0.6) == [("0123456789abcdef0123", 1.0)]
+    store.commit_written([written(ART, "h2", signature=sig_of(TEXTS[1]))])  # unchanged
+    assert band_rows(store) == 32
+
+
+def test_duplicates_get_no_bands(store: StateStore) -> None:
+    store.commit_written(
+        [
+            written(ART, "h1", record_id="copy", signature=sig_of(TEXTS[0]), duplicate_of="x"),
+            written("http://a.gov.cn/2.html", "h2", record_id="unsigned"),
+        ]
+    )
+    assert band_rows(store) == 0
+    assert store.near_duplicates(sig_of(TEXTS[0]), 0.6) == []
+    # A revision that is no copy any more is searched for from then on.
+    store.commit_written([written(ART, "h3", record_id="copy", signature=sig_of(TEXTS[0]))])
+    assert store.near_duplicates(sig_of(TEXTS[0]), 0.6) == [("copy", 1.0)]
+
+
+def test_bands_survive_vacuum(store: StateStore) -> None:
+    store.commit_written(
+        [
+            written(f"http://a.gov.cn/{n}.html", f"h{n}", record_id=f"doc{n}", signature=None)
+            for n in range(50)
+        ]
+    )
+    store.commit_written([written(ART, "h", record_id="trade", signature=sig_of(TEXTS[0]))])
+    store._db.execute("DELETE FROM articles WHERE id < 'doc4'")
+    store._db.execute("VACUUM")
+    assert store.near_duplicates(sig_of(NEAR_COPY), 0.6)[0][0] == "trade"
 
 
 @pytest.mark.parametrize("value", ["0000000000000000", "7fffffffffffffff", "8000000000000000"])
@@ -607,27 +700,63 @@ def test_lock_is_not_reentrant_on_one_object(tmp_path: Path) -> None:
     lock.release()  # idempotent
 
 
+def old_state_file(path: Path, version: int, articles: list[tuple[Any, ...]]) -> None:
+    """A state file as the release of schema `version` left it: the migration steps up to
+    that version (released steps are never edited), then `articles` as that release stored
+    them: (key, id, content_hash, signature, duplicate_of)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    for target, steps in _MIGRATIONS:
+        if target <= version:
+            for step in steps:
+                assert isinstance(step, str), "a step of an old release that is not SQL"
+                db.execute(step)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.executemany(
+        "INSERT INTO articles (key, id, canonical_url, site, content_hash, signature, "
+        "revision, duplicate_of, first_seen, last_seen) "
+        "VALUES (?, ?, 'http://' || ?, 'sipac', ?, ?, 1, ?, 'then', 'then')",
+        [(key, article_id, key, chash, sig, dup) for key, article_id, chash, sig, dup in articles],
+    )
+    db.close()
+
+
 def test_a_version_1_state_file_is_migrated_and_keeps_its_articles(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    with StateStore(path) as store:
-        store.commit_written(
-            [
-                {
-                    "url": "http://www.sipac.gov.cn/a/202403/t20240315_1.shtml",
-                    "id": "0" * 20,
-                    "site": "sipac",
-                    "content_hash": "a" * 64,
-                }
-            ]
-        )
-    db = sqlite3.connect(path)
-    db.execute("DROP TABLE gone")
-    db.execute("PRAGMA user_version = 1")
-    db.commit()
-    db.close()
+    key = "www.sipac.gov.cn|trs:t20240315_1"
+    old_state_file(path, 1, [(key, "0" * 20, "a" * 64, None, None)])
     with StateStore(path) as store:
         assert store.article_count() == 1
         assert store.gone(["x"], retry_days=7) == set()
+        assert store.known([key]) == {key}
+
+
+def test_a_version_2_state_file_gets_the_bands_of_its_signatures(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    old = bytes([SIGNATURE_SCHEME + 1]) + sig_of(TEXTS[1])[1:]
+    old_state_file(
+        path,
+        2,
+        [
+            ("a.gov.cn/0.html", "original", "h0", sig_of(TEXTS[0]), None),
+            ("a.gov.cn/1.html", "copy", "h1", sig_of(TEXTS[0]), "original"),
+            ("a.gov.cn/2.html", "old-scheme", "h2", old, None),
+            ("a.gov.cn/3.html", "unsigned", "h3", None, None),
+        ],
+    )
+    with StateStore(path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.article_count() == 4
+        assert bands_of(store, "original") == 32 and band_rows(store) == 32
+        assert store.near_duplicates(sig_of(NEAR_COPY), 0.6)[0][0] == "original"
+        assert store.near_duplicates(sig_of(TEXTS[1]), 0.6) == []
+        got = store.get("a.gov.cn/0.html")
+        assert got is not None and got.signature == sig_of(TEXTS[0]) and got.first_seen == "then"
+        store.commit_written(
+            [written("http://a.gov.cn/4.html", "h4", record_id="new", signature=sig_of(TEXTS[1]))]
+        )
+    with StateStore(path) as store:
+        assert [doc for doc, _ in store.near_duplicates(sig_of(TEXTS[1]), 0.6)] == ["new"]
 
 
 def test_gone_links_are_known_until_their_retry_time(tmp_path: Path) -> None:
