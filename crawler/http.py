@@ -28,10 +28,10 @@ class StrictOffsiteMiddleware(OffsiteMiddleware):
     `dont_filter` and a redirect inherits it, so a retried page redirecting elsewhere would
     otherwise be fetched from a domain the crawl was never allowed to touch."""
 
-    def process_request(self, request: Request, spider: Spider | None = None) -> Any:
+    def process_request(self, request: Request) -> Any:  # type: ignore[override]
         if request.meta.get("allow_offsite"):
-            return super().process_request(request, spider)
-        return super().process_request(request.replace(dont_filter=False), spider)
+            return super().process_request(request)
+        return super().process_request(request.replace(dont_filter=False))
 
 
 class RedirectGuardMiddleware:
@@ -90,17 +90,17 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return float(min(delay, self.max_delay))
 
     async def process_response(  # type: ignore[override]
-        self, request: Request, response: Response, spider: Spider | None = None
+        self, request: Request, response: Response
     ) -> Request | Response:
-        result = super().process_response(request, response, spider)
+        result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self.delay(request, response))
         return result
 
     async def process_exception(  # type: ignore[override]
-        self, request: Request, exception: Exception, spider: Spider | None = None
+        self, request: Request, exception: Exception
     ) -> Request | Response | None:
-        result = super().process_exception(request, exception, spider)
+        result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await asyncio.sleep(self.delay(request, None))
         return result

@@ -39,6 +39,12 @@ def test_full_crawl_succeeds_and_writes_one_finished_file(full_crawl: CrawlResul
     assert "\\u" not in files[0].read_text("utf-8")
 
 
+def test_full_crawl_logs_no_python_warnings(full_crawl: CrawlResult) -> None:
+    """A deprecated call into Scrapy shows up as a warning in every run's log."""
+    assert "py.warnings" not in full_crawl.stderr
+    assert "DeprecationWarning" not in full_crawl.stderr
+
+
 def test_full_crawl_emits_every_golden_record(full_crawl: CrawlResult) -> None:
     records = full_crawl.by_url() | {r["url"]: r for r in full_crawl.duplicates}
     problems: dict[str, list[str]] = {}
