@@ -329,8 +329,31 @@ def compiled_css(query: str) -> etree.XPath:
     return etree.XPath(css2xpath(query))
 
 
-def css_elements(root: etree._Element, query: str) -> list[etree._Element]:
-    """The elements under `root` matching a CSS selector, in document order."""
+SIMPLE_SELECTOR = re.compile(r"(?P<tag>[a-z][a-z0-9]*)?(?P<names>(?:[.#][\w-]+)*)", re.I)
+SELECTOR_NAME = re.compile(r"[.#]([\w-]+)")
+
+
+@lru_cache(maxsize=512)
+def selector_needles(query: str) -> tuple[str, ...] | None:
+    """Strings a page's lower-cased source must hold for a simple selector ("div.TRS_Editor",
+    "#zoom", "article") to match: "<tag" and each class or id name. None for other selectors."""
+    match = SIMPLE_SELECTOR.fullmatch(query.strip())
+    if match is None:
+        return None
+    needles = [f"<{match['tag'].lower()}"] if match["tag"] else []
+    needles += [name.lower() for name in SELECTOR_NAME.findall(match["names"])]
+    return tuple(needles)
+
+
+def css_elements(
+    root: etree._Element, query: str, source: str | None = None
+) -> list[etree._Element]:
+    """The elements under `root` matching a CSS selector, in document order. With the page's
+    lower-cased `source`, a simple selector whose names the page lacks is not evaluated."""
+    if source is not None:
+        needles = selector_needles(query)
+        if needles is not None and not all(needle in source for needle in needles):
+            return []
     found = compiled_css(query)(root)
     return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
 
@@ -341,6 +364,8 @@ def first_value(root: etree._Element, path: etree.XPath) -> str:
     return str(found[0]) if isinstance(found, list) and found else ""
 
 
+HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
+HIDDEN_MARK = "data-parknews-hidden"
 CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
 TIME_DATETIME = etree.XPath("//time/@datetime")
 PAGE_TITLE = etree.XPath("string(//title)")
@@ -368,7 +393,7 @@ def page_metas(root: etree._Element) -> dict[str, str]:
     return metas
 
 
-def is_hidden(element: etree._Element) -> bool:
+def hides_itself(element: etree._Element) -> bool:
     """True when the element is hidden by inline style or the `hidden` attribute."""
     style = (element.get("style") or "").replace(" ", "").lower()
     return (
@@ -377,6 +402,19 @@ def is_hidden(element: etree._Element) -> bool:
         or element.get("hidden") is not None
         or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
     )
+
+
+def mark_hidden(root: etree._Element) -> None:
+    """Mark the elements a page hides, once: the walks over the page then test one attribute
+    per element instead of reading its style."""
+    for element in HIDING_ATTRIBUTES(root):
+        if hides_itself(element):
+            element.set(HIDDEN_MARK, "")
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """True when `mark_hidden` found the element hidden."""
+    return element.get(HIDDEN_MARK) is not None
 
 
 def is_furniture(element: etree._Element) -> bool:
@@ -479,14 +517,17 @@ class BlockWalker:
     def _flush(self) -> None:
         if not self._line:
             return
-        cells = "".join(self._line).split(CELL_SEPARATOR)
-        text = "\t".join(c for c in (clean_inline(cell) for cell in cells) if c)
+        line = "".join(self._line)
+        if CELL_SEPARATOR in line:
+            text = "\t".join(c for c in map(clean_inline, line.split(CELL_SEPARATOR)) if c)
+        else:
+            text = clean_inline(line)
         if text:
-            linked = clean_inline("".join(self._line_links))
+            linked = clean_inline("".join(self._line_links)) if self._line_links else ""
             attachment_only = bool(linked) and bool(
                 ATTACHMENT_LINE.fullmatch(text.replace(linked, "\x00", 1))
             )
-            all_linked = clean_inline("".join(self._line_any_links))
+            all_linked = clean_inline("".join(self._line_any_links)) if self._line_any_links else ""
             link_only = (
                 bool(all_linked) and LINK_LINE.fullmatch(text.replace(all_linked, "")) is not None
             )
@@ -639,7 +680,9 @@ def depth(element: etree._Element) -> int:
     return sum(1 for _ in element.iterancestors())
 
 
-def choose_container(override: str | None, root: etree._Element) -> etree._Element | None:
+def choose_container(
+    override: str | None, root: etree._Element, source: str | None = None
+) -> etree._Element | None:
     """The element holding the article.
 
     The profile's selector wins when it matches visible text. Otherwise every match of the
@@ -648,12 +691,12 @@ def choose_container(override: str | None, root: etree._Element) -> etree._Eleme
     sidebars and navigation loses to the article block inside it.
     """
     if override:
-        for element in css_elements(root, override):
+        for element in css_elements(root, override, source):
             if is_visible(element) and len(element_text(element)) >= MIN_BODY_CHARS:
                 return element
     candidates: list[etree._Element] = []
     for query in KNOWN_BODY_SELECTORS:
-        for element in css_elements(root, query):
+        for element in css_elements(root, query, source):
             if element not in candidates:
                 candidates.append(element)
     densest = densest_container(root)
@@ -715,7 +758,9 @@ def heading_text(element: etree._Element) -> str:
     return clean_inline("".join(parts))
 
 
-def find_title(root: etree._Element, metas: dict[str, str], override: str | None) -> str | None:
+def find_title(
+    root: etree._Element, metas: dict[str, str], override: str | None, source: str | None = None
+) -> str | None:
     """Title from the profile's selector, the ArticleTitle meta, og:title, a heading, `<title>`."""
     if override:
         texts = [element_text(e) for e in css_elements(root, override)]
@@ -728,7 +773,7 @@ def find_title(root: etree._Element, metas: dict[str, str], override: str | None
     page_title = clean_inline(str(PAGE_TITLE(root)))
     headings: list[str] = []
     for query in TITLE_CANDIDATES:
-        for element in css_elements(root, query):
+        for element in css_elements(root, query, source):
             if is_visible(element):
                 text = heading_text(element)
                 if 4 <= len(text) <= 120:
@@ -935,8 +980,10 @@ def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
     root = parse_html(html)
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
+    mark_hidden(root)
     metas = page_metas(root)
-    content = choose_container(selectors.body, root)
+    source = html.lower()
+    content = choose_container(selectors.body, root, source)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
     walker = BlockWalker(url, skip_furniture=True)
@@ -944,7 +991,7 @@ def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    title = find_title(root, metas, selectors.title)
+    title = find_title(root, metas, selectors.title, source)
     if not title:
         raise NotAnArticle("no title found")
     blocks, inner_meta = split_inner_meta_lines(blocks, title)
@@ -993,11 +1040,22 @@ def following_attachments(content: etree._Element, base_url: str) -> Iterator[At
         if node is None or node.tag in ("body", "html"):
             return
         for sibling in node.itersiblings():
-            if isinstance(sibling.tag, str):
+            if isinstance(sibling.tag, str) and may_hold_attachments(sibling):
                 walker = BlockWalker(base_url)
                 walker.walk(sibling)
                 yield from walker.attachments
         node = node.getparent()
+
+
+def may_hold_attachments(element: etree._Element) -> bool:
+    """False when no link under `element` can be an attachment (a quick test on raw link
+    text, looser than `is_attachment_link` on visible text), so it need not be walked."""
+    for link in element.iter("a"):
+        href = link.get("href") or ""
+        text = "".join(link.itertext()).lower()
+        if is_attachment_link(href, text) or any(ext in text for ext in ATTACHMENT_EXTENSIONS):
+            return True
+    return False
 
 
 def url_date(url: str) -> str | None:
