@@ -354,7 +354,12 @@ def css_elements(
         needles = selector_needles(query)
         if needles is not None and not all(needle in source for needle in needles):
             return []
-    found = compiled_css(query)(root)
+    return xpath_elements(root, compiled_css(query))
+
+
+def xpath_elements(root: etree._Element, path: etree.XPath) -> list[etree._Element]:
+    """The elements an XPath finds under `root` (strings and other results left out)."""
+    found = path(root)
     return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
 
 
@@ -407,7 +412,7 @@ def hides_itself(element: etree._Element) -> bool:
 def mark_hidden(root: etree._Element) -> None:
     """Mark the elements a page hides, once: the walks over the page then test one attribute
     per element instead of reading its style."""
-    for element in HIDING_ATTRIBUTES(root):
+    for element in xpath_elements(root, HIDING_ATTRIBUTES):
         if hides_itself(element):
             element.set(HIDDEN_MARK, "")
 
@@ -1052,7 +1057,7 @@ def may_hold_attachments(element: etree._Element) -> bool:
     text, looser than `is_attachment_link` on visible text), so it need not be walked."""
     for link in element.iter("a"):
         href = link.get("href") or ""
-        text = "".join(link.itertext()).lower()
+        text = "".join(map(str, link.itertext())).lower()
         if is_attachment_link(href, text) or any(ext in text for ext in ATTACHMENT_EXTENSIONS):
             return True
     return False
