@@ -371,6 +371,7 @@ def first_value(root: etree._Element, path: etree.XPath) -> str:
 
 HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
 HIDDEN_MARK = "data-parknews-hidden"
+MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")
 CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
 TIME_DATETIME = etree.XPath("//time/@datetime")
 PAGE_TITLE = etree.XPath("string(//title)")
@@ -719,8 +720,9 @@ def choose_container(
 def densest_container(root: etree._Element) -> etree._Element | None:
     """Text-density fallback: the element whose paragraphs carry the most sentence text."""
     scores: dict[etree._Element, float] = {}
+    hidden = {node for top in xpath_elements(root, MARKED_HIDDEN) for node in top.iter()}
     for node in root.iter("p", "div", "td", "li", "section"):
-        if not is_visible(node):
+        if node in hidden:
             continue
         own = clean_inline((node.text or "") + "".join(c.tail or "" for c in node))
         if len(own) < 10:
