@@ -11,9 +11,10 @@ shingle holding a digit counts several times (`pipelines.minhash`): figures and 
 what tell apart two monthly reports written on one template, or two meetings opened with the
 same formula, while a repost or a copy with one paragraph edited keeps them. The similarity
 is estimated from a MinHash `signature` (one-permutation hashing with densification, 128
-16-bit minimums) and candidates are found by LSH banding in `NearDuplicateIndex`.
+16-bit minimums) and candidates are found by LSH banding: in the state store for the
+articles committed, in a `NearDuplicateIndex` for those of this run not committed yet.
 
-`classify` combines the state store and the index into a `Verdict` for one record.
+`classify` combines the two into a `Verdict` for one record.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pipelines.minhash import (
     SIGNATURE_SCHEME,
     SIGNATURE_SIZE,
     band_keys,
+    best_first,
     check_signature,
     check_threshold,
     fingerprint,
@@ -374,6 +376,8 @@ class ArticleLookup(Protocol):
 
     def find_by_content_hash(self, content_hash: str) -> ArticleState | None: ...
 
+    def near_duplicates(self, sig: bytes, threshold: float) -> list[tuple[str, float]]: ...
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -450,10 +454,12 @@ def classify(
 
     In order: a known article key (`store.get`) gives "unchanged" or "revision" by content
     hash; else a stored article with the same content hash gives "exact_duplicate" (of that
-    article's original when it is itself a duplicate); else the best indexed document at
-    `threshold` (default: the index's) or above gives "near_duplicate"; else "new". Bodies
-    shorter than MIN_BODY_CHARS invariant characters are never duplicates. After writing
-    the record, add new and revised ones to the index and commit them to the store.
+    article's original when it is itself a duplicate); else the most similar document at
+    `threshold` (default: the index's) or above, among those indexed and those the store
+    finds (`store.near_duplicates`), gives "near_duplicate"; else "new". Where both know a
+    document, the index has its latest revision and is believed. Bodies shorter than
+    MIN_BODY_CHARS invariant characters are never duplicates. After writing the record,
+    add new and revised ones to the index and commit them to the store.
     """
     converter = converter or ScriptConverter()
     url = record.get("canonical_url") or record.get("url")
@@ -485,7 +491,10 @@ def classify(
                 similarity=1.0,
             )
         if sig is not None:
-            for doc_id, score in index.query_signature(sig, threshold):
+            level = index.threshold if threshold is None else threshold
+            matches = index.query_signature(sig, level)
+            matches += (m for m in store.near_duplicates(sig, level) if m[0] not in index)
+            for doc_id, score in sorted(matches, key=best_first):
                 if doc_id != own_id:
                     return verdict(
                         "near_duplicate", own_id, 1, duplicate_of=doc_id, similarity=score
@@ -540,6 +549,10 @@ class PendingLookup:
     def find_by_content_hash(self, content_hash: str) -> ArticleState | None:
         return self.store.find_by_content_hash(content_hash) or self._by_hash.get(content_hash)
 
+    def near_duplicates(self, sig: bytes, threshold: float) -> list[tuple[str, float]]:
+        """The store's answer: pending records are in the pipeline's index."""
+        return self.store.near_duplicates(sig, threshold)
+
 
 # --- Item pipeline --------------------------------------------------------------------------------
 
@@ -590,6 +603,9 @@ class _NoState:
     def find_by_content_hash(self, content_hash: str) -> ArticleState | None:
         return None
 
+    def near_duplicates(self, sig: bytes, threshold: float) -> list[tuple[str, float]]:
+        return []
+
 
 class DedupPipeline:
     """Gives each record its identity fields and routes copies to the duplicates file.
@@ -599,6 +615,11 @@ class DedupPipeline:
     output sends to the duplicates feed; an article already written with the same content is
     dropped. Settings: ``PARKNEWS_DEDUP_THRESHOLD`` (default 0.6, estimated Jaccard similarity
     of the script-invariant texts). Stats: ``parknews/<site>/articles_<verdict kind>``.
+
+    With a state database, the articles of earlier runs and of this run's committed batches
+    are searched in the database; `index` holds only the records emitted since the last
+    commit that wrote them, so memory does not grow with the run or with the state.
+    Without one, `index` holds every record the run emitted.
     """
 
     def __init__(self, crawler: Crawler, threshold: float) -> None:
@@ -609,25 +630,29 @@ class DedupPipeline:
         self.state = crawler.get_extension(CrawlState)
         store: ArticleLookup = self.state.store if self.state is not None else _NoState()
         self.pending = PendingLookup(store)
+        self.index = NearDuplicateIndex(threshold)
+        self.indexed: dict[str, str] = {}
+        """Id in `index` of each emitted record's article key, until its commit."""
         if self.state is not None:
             # Once committed, the store answers for a record: the run need not hold it.
-            self.state.commit_listeners.append(self.pending.forget)
+            self.state.commit_listeners.append(self.committed)
         self.originals: dict[str, str] = {}
         """Bodies of this run's articles from sites that a crawled mirror copies, by id."""
         self.converter = ScriptConverter()
-        if self.state is not None:
-            self.index = NearDuplicateIndex.from_signatures(
-                self.state.store.iter_signatures(),
-                threshold=threshold,
-                capacity=self.state.store.article_count(),
-            )
-        else:
-            self.index = NearDuplicateIndex(threshold)
 
     def mirrored_sites(self) -> set[str]:
         """Keys of the crawled sites that a crawled mirror copies."""
         profiles = getattr(self.crawler.spider, "profiles", {})
         return {p.mirror_of for p in profiles.values() if p.mirror_of in profiles}
+
+    def committed(self, keys: Iterable[str]) -> None:
+        """Forget what the run held for articles now in the state store."""
+        keys = list(keys)
+        self.pending.forget(keys)
+        for key in keys:
+            doc_id = self.indexed.pop(key, None)
+            if doc_id is not None:
+                self.index.remove(doc_id)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
@@ -646,6 +671,8 @@ class DedupPipeline:
             raise DropItem(f"unchanged since it was last written: {record.get('url')}", "DEBUG")
         if verdict.emit and verdict.signature is not None:
             self.index.add_signature(verdict.id, verdict.signature)
+            if self.state is not None:
+                self.indexed[verdict.key] = verdict.id
         if verdict.emit and record.get("site") in self.mirrored_sites():
             self.originals[verdict.id] = str(record.get("body") or "")
         if verdict.is_duplicate and record.get("damaged_annotations"):

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from crawler.state import RunLock, lock_path_for
+from pipelines.dedup import DEFAULT_THRESHOLD
 from tests.conftest import REPO, CrawlResult, golden_records, read_records, run_crawl
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
@@ -59,30 +60,48 @@ def crawl(output: Path, proxy: str, *arguments: str) -> CrawlResult:
     return result
 
 
-def add_article(root: Path) -> None:
-    """Publish a new article at the top of sipac's 园区要闻 list."""
+TEMPLATE_ARTICLE = "http://www.sipac.gov.cn/szgyyq/yqyw/202410/t20241022_1183317.shtml"
+
+
+def publish(root: Path, title: str, article: str) -> None:
+    """Put `article` at NEW_ARTICLE, linked at the top of sipac's 园区要闻 list."""
     page = root / SIPAC_LIST
     html = page.read_text("utf-8")
     entry = (
-        '<li><a href="./202411/t20241128_1212345.shtml" target="_blank" '
-        'title="园区发布2025年重点产业链招商图谱">园区发布2025年重点产业链招商图谱</a>'
-        '<span class="date">2024-11-28</span></li>\n'
+        f'<li><a href="./202411/t20241128_1212345.shtml" target="_blank" '
+        f'title="{title}">{title}</a><span class="date">2024-11-28</span></li>\n'
     )
     page.write_text(html.replace('<ul class="list">\n', '<ul class="list">\n' + entry, 1), "utf-8")
-    template = (root / "www.sipac.gov.cn/szgyyq/yqyw/202410/t20241022_1183317.shtml").read_text(
-        "utf-8"
-    )
-    article = template.replace(
+    (root / NEW_ARTICLE.removeprefix("http://")).write_text(article, "utf-8")
+
+
+def template_article(root: Path) -> str:
+    path = root / TEMPLATE_ARTICLE.removeprefix("http://")
+    return path.read_text("utf-8").replace("t20241022_1183317", "t20241128_1212345")
+
+
+def add_article(root: Path) -> None:
+    """Publish a new article at the top of sipac's 园区要闻 list."""
+    article = template_article(root).replace(
         "2024年度金鸡湖人才计划申报工作启动", "园区发布2025年重点产业链招商图谱"
-    ).replace("t20241022_1183317", "t20241128_1212345")
+    )
     paragraphs = iter(NEW_PARAGRAPHS * 2)  # the page prints its article twice
 
     def new_paragraph(match: re.Match[str]) -> str:
         return f'<p style="text-indent:2em">{next(paragraphs, "")}</p>'
 
     article = re.sub(r'<p style="text-indent:2em">[^<]{20,}</p>', new_paragraph, article)
-    (root / "www.sipac.gov.cn/szgyyq/yqyw/202411/t20241128_1212345.shtml").write_text(
-        article, "utf-8"
+    publish(root, "园区发布2025年重点产业链招商图谱", article)
+
+
+def add_near_copy(root: Path) -> None:
+    """Publish, as a new article, TEMPLATE_ARTICLE with one short paragraph added."""
+    paragraph = '<p style="text-indent:2em">据了解，'
+    article = template_article(root)
+    assert paragraph in article
+    added = '<p style="text-indent:2em">园区人才服务中心提醒，申报材料须真实有效。</p>\n'
+    publish(
+        root, "2024年度金鸡湖人才计划申报工作启动", article.replace(paragraph, added + paragraph)
     )
 
 
@@ -117,6 +136,22 @@ def test_a_new_article_is_the_only_one_fetched(sites: tuple[Path, str], tmp_path
         report_of(crawl(tmp_path / "out", proxy, "-a", "sites=sipac"))["sites"]["sipac"]["requests"]
         == 3
     )
+
+
+def test_a_near_copy_of_an_article_of_an_earlier_run_is_a_duplicate(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, proxy = sites
+    first = crawl(tmp_path / "out", proxy, "-a", "sites=sipac")
+    original = first.by_url()[TEMPLATE_ARTICLE]
+    add_near_copy(root)
+    second = crawl(tmp_path / "out", proxy, "-a", "sites=sipac")
+    assert read_records(tmp_path / "out" / "articles") == first.records
+    copies = [r for r in second.duplicates if r["url"] == NEW_ARTICLE]
+    assert len(copies) == 1, second.duplicates
+    assert copies[0]["duplicate_of"] == original["id"]
+    assert DEFAULT_THRESHOLD <= copies[0]["similarity"] < 1.0
+    assert copies[0]["content_hash"] != original["content_hash"]
 
 
 def test_changed_article_is_written_again_as_a_revision(

@@ -4,19 +4,25 @@ index and `classify`."""
 from __future__ import annotations
 
 import json
+import random
 import statistics
 from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
 
+from crawler.incremental import CrawlState
 from crawler.state import StateStore
 from pipelines.dedup import (
     DEFAULT_THRESHOLD,
     MIN_BODY_CHARS,
+    DedupPipeline,
     NearDuplicateIndex,
     PendingLookup,
     Verdict,
@@ -553,3 +559,127 @@ def test_written_entries_rebuild_the_index(run: Run) -> None:
 def test_classify_needs_a_url(run: Run) -> None:
     with pytest.raises(ValueError, match="canonical_url"):
         classify({"title": "x", "body": "y"}, run.index, run.store, converter=converter())
+
+
+def test_committed_articles_are_found_in_the_store(run: Run) -> None:
+    source = pair("repost-sipac-trade")
+    original = record_of(source["a"], "h0000000000000000001")
+    run.commit((run.see(original), original))
+    later = Run(run.store, NearDuplicateIndex())  # the next run holds nothing in memory
+    copy = record_of(source["b"], "h0000000000000000002")
+    verdict = later.see(copy)
+    assert (verdict.kind, verdict.duplicate_of) == ("near_duplicate", original["id"])
+    assert len(later.index) == 0
+
+
+def test_a_pending_revision_outranks_its_committed_text(run: Run) -> None:
+    source = pair("repost-sipac-trade")
+    original = record_of(source["a"], "i0000000000000000001")
+    run.commit((run.see(original), original))
+    later = Run(run.store, NearDuplicateIndex())
+    rewritten = dict(original, body=DOCS["schools"] * 3, fetched_at="2026-11-26T00:00:00Z")
+    assert later.see(rewritten).kind == "revision"
+    # The store still has the old text; the index holds the article's latest.
+    copy = record_of(source["b"], "i0000000000000000002")
+    assert later.see(copy).kind == "new"
+
+
+# --- pipeline ------------------------------------------------------------------------------------
+
+CHARS = "园区企业发展项目创新产业服务建设经济科技人才政策市场投资管理合作会议工作推进平台数字"
+
+
+def random_record(n: int) -> dict[str, Any]:
+    """A record of its own random text: no near duplicate of any other."""
+    rng = random.Random(n)
+    url = f"http://www.sipac.gov.cn/szgyyq/yqyw/202411/t20241101_{n}.shtml"
+    return {
+        **ORIGINAL,
+        "id": f"{n:020d}",
+        "url": url,
+        "canonical_url": url,
+        "site": "sipac",
+        "title": f"第{n}条",
+        "body": "".join(rng.choice(CHARS) for _ in range(200)),
+    }
+
+
+class PipelineRun:
+    """A DedupPipeline in a crawler with the crawl state extension, its batches committed
+    the way the feed exporter's `feed_slot_closed` signal commits them."""
+
+    def __init__(self, tmp_path: Path, **settings: Any) -> None:
+        self.folder = tmp_path
+        self.crawler = get_crawler(
+            settings_dict={
+                "EXTENSIONS": {"crawler.incremental.CrawlState": 0},
+                "PARKNEWS_STATE_PATH": str(tmp_path / "state.sqlite3"),
+                "PARKNEWS_OUTPUT_DIR": str(tmp_path / "output"),
+                **settings,
+            }
+        )
+        self.state = self.crawler.get_extension(CrawlState)
+        self.pipeline = DedupPipeline.from_crawler(self.crawler)
+        self.batches = 0
+
+    def process(self, record: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = self.pipeline.process_item(dict(record))
+        return out
+
+    def commit(self, records: list[dict[str, Any]]) -> None:
+        assert self.state is not None
+        self.batches += 1
+        path = self.folder / f"batch{self.batches}.jsonl"
+        path.write_text("".join(json.dumps({"url": r["url"]}) + "\n" for r in records), "utf-8")
+        storage = SimpleNamespace(final_path=str(path), stored=True)
+        self.state.feed_slot_closed(SimpleNamespace(storage=storage, uri=str(path)))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self.state is not None:
+            self.state.engine_stopped()
+
+
+def test_pipeline_index_holds_only_uncommitted_records(tmp_path: Path) -> None:
+    source = pair("repost-sipac-trade")
+    original = record_of(source["a"], "j0000000000000000001")
+    first = PipelineRun(tmp_path)
+    try:
+        written = [first.process(original)]
+        assert len(first.pipeline.index) == 1
+        first.commit(written)
+        assert len(first.pipeline.index) == 0 and first.pipeline.indexed == {}
+        for start in range(0, 400, 20):
+            batch = [first.process(random_record(n)) for n in range(start, start + 20)]
+            assert all("duplicate_of" not in record for record in batch)
+            assert len(first.pipeline.index) == 20
+            first.commit(batch)
+            assert len(first.pipeline.index) == 0
+        # 421 records went through the index; it kept the room of a few batches at most.
+        index = first.pipeline.index
+        assert len(index._ids) <= 64 and len(index._sigs) == len(index._ids) * SIGNATURE_BYTES
+        assert len(index._table) <= len(NearDuplicateIndex(capacity=64)._table)
+        copy = first.process(record_of(source["b"], "j0000000000000000002"))
+        assert copy["duplicate_of"] == original["id"]
+    finally:
+        first.close()
+    second = PipelineRun(tmp_path)
+    try:
+        assert len(second.pipeline.index) == 0
+        copy = second.process(record_of(source["b"], "j0000000000000000003"))
+        assert copy["duplicate_of"] == original["id"] and copy["similarity"] < 1.0
+        with pytest.raises(DropItem, match="unchanged"):
+            second.process(random_record(7))
+    finally:
+        second.close()
+
+
+def test_pipeline_without_state_indexes_the_whole_run(tmp_path: Path) -> None:
+    run = PipelineRun(tmp_path, PARKNEWS_STATE_ENABLED=False)
+    assert run.state is None
+    for n in range(30):
+        run.process(random_record(n))
+    assert len(run.pipeline.index) == 30
+    source = pair("repost-sipac-trade")
+    run.process(record_of(source["a"], "k0000000000000000001"))
+    copy = run.process(record_of(source["b"], "k0000000000000000002"))
+    assert copy["duplicate_of"] == "k0000000000000000001"
