@@ -5,9 +5,9 @@ Usage, from the repository root:
     python -m benchmarks [--quick] [--only quality,speed,normalise,crawl,dedup] [--pages DIR]
 
 `--quick` shortens the speed repeats (three of at least 1 s per task instead of 3 s) and the
-normalisation run, which then finish in well under two minutes on two cores, and limits the
-crawl section to sites of 1k and 5k articles (about two minutes more; the full crawl section
-crawls 1k, 10k and 100k articles and takes about half an hour).
+normalisation run, crawls sites of 500 and 2,000 articles and indexes 20,000 texts for the
+dedup section: the whole quick run takes about two minutes on two cores. The full run crawls
+1k, 10k and 100k articles (about half an hour) and indexes 100k and 1M texts.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--quick", action="store_true", help="short runs (crawl: 1k and 5k articles only)"
+        "--quick", action="store_true", help="short runs (crawl: 500 and 2k articles only)"
     )
     parser.add_argument(
         "--only",
