@@ -259,12 +259,11 @@ def build(
     gen = Generator(corpus, args.seed)
     positives = args.queries // 2
     templates = args.queries // 5
-    sources = set(gen.rng.sample(range(args.docs), min(args.docs, positives)))
-    template_sources = set(
-        gen.rng.sample(
-            sorted(set(range(args.docs)) - sources), min(args.docs - len(sources), templates)
-        )
-    )
+    # Sampled from a range, not a set of every document: the process's peak must not grow
+    # with N for reasons of its own.
+    chosen = gen.rng.sample(range(args.docs), min(args.docs, positives + templates))
+    sources = set(chosen[:positives])
+    template_sources = set(chosen[positives:])
     queries: list[Query] = []
     sign_time = add_time = 0.0
     chars = 0
