@@ -29,6 +29,10 @@ from crawler.sites import SITES, Pagination, ProfileError, SiteProfile, generic_
 
 GONE_STATUSES = (404, 410)
 """Answers after which an article link is not asked for again for a while."""
+ARTICLE_PRIORITY = 1
+"""Articles are fetched before list pages: a section's next list page is asked for once the
+articles of the last one are under way, so the queue holds about one list page's requests,
+not those of every list page of the section (memory stays flat however long a section is)."""
 SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
 
 
@@ -321,6 +325,7 @@ class ParknewsSpider(scrapy.Spider):
             errback=self.failed,
             cb_kwargs={"site": profile.key, "section": section, "list_date": entry.date},
             meta={"parknews_kind": "article"},
+            priority=ARTICLE_PRIORITY,
         )
 
     def parse_article(

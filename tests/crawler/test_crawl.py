@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,14 @@ from tests.conftest import (
     golden_records,
     run_crawl,
 )
+from tests.sitesrv import SITES_DIR, RequestLog, serve
 
 pytestmark = pytest.mark.crawl
 SIPAC_SAMPLE = "http://www.sipac.gov.cn/szgyyq/tsyq/202403/t20240315_"
 MIRROR_HOST = "http://www.twgxnews.com/"
 # Lines this short that carry a boilerplate marker are page furniture, not article sentences.
 BOILERPLATE_LINE_MAX_CHARS = 40
+ARTICLE_LINK = re.compile(r'href="\./(\d{6}/t\d{8}_\d+\.shtml)"')
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +212,24 @@ def test_a_failing_site_makes_the_run_fail(fixture_proxy: str, tmp_path: Path) -
     problems = run_report(broken)["sites"]["generic"]["problems"]
     assert problems == ["no list page could be read"]
     assert "Site generic failed: no list page could be read" in broken.stderr
+
+
+def test_articles_of_a_list_page_are_fetched_before_the_next_list_page(tmp_path: Path) -> None:
+    """The queue holds one list page's articles at a time, not a whole section's: with many
+    list pages the crawl's memory would otherwise grow with the length of the section."""
+    section = SITES_DIR / "www.sipac.gov.cn" / "szgyyq" / "yqyw"
+    log = RequestLog()
+    with serve(log=log) as proxy:
+        # One request at a time: the server then sees them in the order they left the queue.
+        result = run_crawl(
+            tmp_path, "-a", "sites=sipac", "-s", "CONCURRENT_REQUESTS=1", proxy=proxy
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    order = [seen.path for seen in log.requests() if seen.host == "www.sipac.gov.cn"]
+    pages = ["index.shtml", "index_1.shtml", "index_2.shtml"]
+    for page, following in pairwise(pages):
+        html = (section / page).read_text("utf-8")
+        linked = {f"/szgyyq/yqyw/{link}" for link in ARTICLE_LINK.findall(html)}
+        assert linked, page
+        fetched_before = set(order[: order.index(f"/szgyyq/yqyw/{following}")])
+        assert linked <= fetched_before, (page, sorted(linked - fetched_before))
