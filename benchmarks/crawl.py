@@ -69,6 +69,9 @@ QUICK_DEMO_REPEATS = 3
 MEMORY_TARGET_MB = 300
 """Peak RSS target of a 10k-page crawl, in MB (10^6 bytes)."""
 MEMORY_SIZE = 10_000
+WARM_UP_PAGES = 2_000
+"""Pages over which parknews's caches (block forms, learnt site templates, SQLite's page
+cache) fill up to their bounds: growth measured from a smaller crawl says little."""
 FLAT_EXTRA_KIB = 0.5
 """parknews's memory counts as flat when its peak RSS grows by at most this many KiB per page
 more than the bare Scrapy crawl's between the same two sizes: what grows then is Scrapy's own
@@ -503,6 +506,11 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
             continue
         extra = ours_per_page - theirs
         verdict = "flat" if extra <= FLAT_EXTRA_KIB else "NOT flat"
+        if smaller.responses < WARM_UP_PAGES:
+            verdict = (
+                f"no verdict, the smaller crawl ends within the first {WARM_UP_PAGES:,} pages, "
+                "while caches and the state database's page cache still fill"
+            )
         lines.append(
             f"{line}; the bare Scrapy crawl's by {theirs:.2f} KiB per page: parknews adds "
             f"{extra:+.2f} KiB per page (flat means at most {FLAT_EXTRA_KIB} KiB): {verdict}."

@@ -20,12 +20,16 @@ def crawl(crawler: str, articles: int, peak_mib: float) -> Crawl:
     return Crawl(crawler, articles, watched, pages, pages, articles, 9.0, "finished")
 
 
-def verdicts(ours: tuple[float, float], theirs: tuple[float, float]) -> list[str]:
+def verdicts(
+    ours: tuple[float, float],
+    theirs: tuple[float, float],
+    sizes: tuple[int, int] = (10_000, 100_000),
+) -> list[str]:
     crawls = [
-        crawl(BASELINE, 1_000, theirs[0]),
-        crawl(PARKNEWS, 1_000, ours[0]),
-        crawl(BASELINE, 10_000, theirs[1]),
-        crawl(PARKNEWS, 10_000, ours[1]),
+        crawl(BASELINE, sizes[0], theirs[0]),
+        crawl(PARKNEWS, sizes[0], ours[0]),
+        crawl(BASELINE, sizes[1], theirs[1]),
+        crawl(PARKNEWS, sizes[1], ours[1]),
     ]
     return [line for line in memory_lines(crawls) if line.startswith("- From")]
 
@@ -37,12 +41,18 @@ def test_growth_like_the_bare_scrapy_crawl_is_flat() -> None:
 
 
 def test_growth_beyond_the_bare_scrapy_crawl_is_not_flat() -> None:
-    (line,) = verdicts(ours=(130, 150), theirs=(100, 110))
+    (line,) = verdicts(ours=(130, 200), theirs=(100, 110))
     assert line.endswith("NOT flat.")
-    assert "+1.08 KiB per page" in line
+    assert "+0.65 KiB per page" in line
+
+
+def test_growth_measured_from_a_crawl_still_warming_up_gets_no_verdict() -> None:
+    (line,) = verdicts(ours=(125, 130), theirs=(100, 101), sizes=(500, 2_000))
+    assert "no verdict" in line
+    assert not line.endswith("flat.")
 
 
 def test_without_a_baseline_no_verdict_is_given() -> None:
-    crawls = [crawl(PARKNEWS, 1_000, 130), crawl(PARKNEWS, 10_000, 140)]
+    crawls = [crawl(PARKNEWS, 10_000, 130), crawl(PARKNEWS, 100_000, 140)]
     (line,) = [line for line in memory_lines(crawls) if line.startswith("- From")]
     assert line.endswith("no baseline to compare with.")
