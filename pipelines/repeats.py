@@ -82,7 +82,7 @@ _PUNCT_FOLD = str.maketrans(
 )
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def nfkc(text: str) -> str:
     """NFKC form of a text. Cached: the cleaning steps ask for the forms of the same blocks
     several times, and NFKC of Chinese text is not cheap (full-width punctuation is never
