@@ -3,7 +3,8 @@
 `article_key` names an article independently of the URL it was reached by. `StateStore`
 keeps, in one SQLite file, the articles already written (with their content hash,
 fingerprint, MinHash signature and revision, and the LSH bands that find near duplicates of
-them), the per-site template counts of the body cleaning and a log of runs. `RunLock` keeps
+them), whether each section's last walk through its list pages was complete, the per-site
+template counts of the body cleaning and a log of runs. `RunLock` keeps
 two runs from using the same state at once.
 
 The store never decides what is new: it records what the caller has durably written. Call
@@ -34,7 +35,7 @@ from pipelines.minhash import band_keys, check_signature, is_current, rank
 
 STATE_PATH_SETTING = "PARKNEWS_STATE_PATH"
 """The setting that names the state database (the recovery hints refer to it)."""
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the state schema, kept in `PRAGMA user_version`."""
 APPLICATION_ID = 0x504B4E53
 """`PRAGMA application_id` of a parknews state file ("PKNS"), which tells it from other SQLite
@@ -279,6 +280,20 @@ _MIGRATIONS: tuple[tuple[int, tuple[MigrationStep, ...]], ...] = (
             _file_stored_bands,
         ),
     ),
+    (
+        # A section's walk is complete once a run has followed its list pages to the end and
+        # written every article found there; only then may a later run stop at known pages.
+        4,
+        (
+            """CREATE TABLE walks (
+                site TEXT NOT NULL,
+                section_url TEXT NOT NULL,
+                complete INTEGER NOT NULL,
+                updated TEXT NOT NULL,
+                PRIMARY KEY (site, section_url)
+            )""",
+        ),
+    ),
 )
 """Schema migrations in order: (the version they lead to, their statements). Append, never
 edit: a released step has already run on somebody's file."""
@@ -303,6 +318,7 @@ _EXPECTED_COLUMNS = {
     "template_counts": {"site", "payload", "updated"},
     "runs": {"run_id", "started", "finished", "status", "exit_code", "report"},
     "article_bands": {"band", "article"},
+    "walks": {"site", "section_url", "complete", "updated"},
 }
 """Tables and columns of the current schema, checked on every open."""
 
@@ -722,6 +738,30 @@ class StateStore:
                     )
                     unchanged += 1
         return CommitResult(inserted, revised, unchanged)
+
+    # -- section walks
+
+    def walk_complete(self, site: str, section_url: str) -> bool | None:
+        """Whether the last walk of the section of `site` whose first list page is
+        `section_url` was recorded complete; None when no walk of it was recorded."""
+        with self._guard():
+            row = self._db.execute(
+                "SELECT complete FROM walks WHERE site = ? AND section_url = ?",
+                (site, section_url),
+            ).fetchone()
+        return None if row is None else bool(row[0])
+
+    def mark_walks(self, walks: Iterable[tuple[str, str]], *, complete: bool) -> None:
+        """Record the walks of the sections `walks` ((site, section_url) pairs) as complete or
+        not, in one transaction."""
+        now = self._clock()
+        with self._guard(), self._transaction() as db:
+            db.executemany(
+                "INSERT INTO walks (site, section_url, complete, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (site, section_url) DO UPDATE SET complete = excluded.complete, "
+                "updated = excluded.updated",
+                [(site, url, int(complete), now) for site, url in walks],
+            )
 
     # -- site templates
 

@@ -708,8 +708,10 @@ def old_state_file(path: Path, version: int, articles: list[tuple[Any, ...]]) ->
     for target, steps in _MIGRATIONS:
         if target <= version:
             for step in steps:
-                assert isinstance(step, str), "a step of an old release that is not SQL"
-                db.execute(step)
+                if isinstance(step, str):
+                    db.execute(step)
+                else:
+                    step(db)  # a function step; it has no rows to convert yet
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     db.execute(f"PRAGMA user_version = {version}")
     db.executemany(
@@ -757,6 +759,37 @@ def test_a_version_2_state_file_gets_the_bands_of_its_signatures(tmp_path: Path)
         )
     with StateStore(path) as store:
         assert [doc for doc, _ in store.near_duplicates(sig_of(TEXTS[1]), 0.6)] == ["new"]
+
+
+SECTION = "http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
+OTHER_SECTION = "http://www.sipac.gov.cn/szgyyq/tsyq/index.shtml"
+
+
+def test_a_version_3_state_file_gets_section_walks_none_of_them_complete(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    key = "www.sipac.gov.cn|trs:t20240315_1"
+    old_state_file(path, 3, [(key, "0" * 20, "a" * 64, None, None)])
+    with StateStore(path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.known([key]) == {key}
+        assert store.walk_complete("sipac", SECTION) is None
+        store.mark_walks([("sipac", SECTION)], complete=True)
+    with StateStore(path) as store:
+        assert store.walk_complete("sipac", SECTION) is True
+
+
+def test_section_walks_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with StateStore(path) as store:
+        assert store.walk_complete("sipac", SECTION) is None
+        store.mark_walks([("sipac", SECTION), ("sipac", OTHER_SECTION)], complete=False)
+        store.mark_walks([("sipac", SECTION)], complete=True)
+    with StateStore(path) as store:
+        assert store.walk_complete("sipac", SECTION) is True
+        assert store.walk_complete("sipac", OTHER_SECTION) is False
+        assert store.walk_complete("generic", SECTION) is None
+        store.mark_walks([("sipac", SECTION)], complete=False)
+        assert store.walk_complete("sipac", SECTION) is False
 
 
 def test_gone_links_are_known_until_their_retry_time(tmp_path: Path) -> None:
