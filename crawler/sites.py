@@ -169,6 +169,10 @@ def check_profile(profile: SiteProfile) -> None:
         raise ProfileError(f"{where}: allowed_domains is empty")
     if not profile.sections:
         raise ProfileError(f"{where}: no sections")
+    names = [section.name for section in profile.sections]
+    if len(set(names)) < len(names):
+        # A section is found again by its name (crawler.spiders.parknews.section_url).
+        raise ProfileError(f"{where}: two sections have the same name; name them apart")
     for section in profile.sections:
         if not profile.owns_url(section.url):
             raise ProfileError(f"{where}: section URL {section.url} is outside allowed_domains")

@@ -60,6 +60,15 @@ def profile(**changes: object) -> SiteProfile:
         ({"key": "Bad Key"}, "key must be"),
         ({"allowed_domains": ()}, "allowed_domains is empty"),
         ({"sections": ()}, "no sections"),
+        (
+            {
+                "sections": (
+                    Section("x", "http://www.example.gov.cn/1/"),
+                    Section("x", "http://www.example.gov.cn/2/"),
+                )
+            },
+            "same name",
+        ),
         ({"sections": (Section("x", "http://elsewhere.cn/"),)}, "outside allowed_domains"),
         ({"article_url_patterns": ("(",)}, "bad article pattern"),
         ({"mirror_of": "nowhere"}, "mirror_of"),
