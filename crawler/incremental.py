@@ -4,6 +4,11 @@ The spider asks `CrawlState.known` which articles earlier runs wrote, so it fetc
 ones. Records become "seen" only after the output file holding them has been fsynced and
 renamed into place (`feed_slot_closed`): a run killed at any moment leaves its unfinished
 batch unseen, and the next run fetches and writes those articles again, once.
+
+Paging may stop at list pages whose articles are all known only in a section whose last walk
+was complete: followed to its end by a run that finished cleanly with every article of it
+written. A walk is recorded incomplete as soon as it starts, so a run killed, cut short
+(max_pages, since) or missing articles leaves the next run to walk the whole section.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from crawler.state import RunLock, StateError, StateStore, article_key, lock_pat
 from pipelines.boilerplate import SiteTemplate
 
 logger = logging.getLogger(__name__)
+Walk = tuple[str, str]
+"""A section's walk through its list pages, named by (site key, URL of its first list page)."""
 LOCK_HELD_SETTING = "_PARKNEWS_RUN_LOCK_HELD"
 """Set by the crawl command once it holds the run lock, so the extension does not take it
 twice (flock locks of one process on two descriptors exclude each other)."""
@@ -33,6 +40,16 @@ twice (flock locks of one process on two descriptors exclude each other)."""
 def state_path(settings: Any) -> Path:
     """The state database named by PARKNEWS_STATE_PATH."""
     return Path(str(settings.get("PARKNEWS_STATE_PATH") or "state/parknews.sqlite3"))
+
+
+def completed_walks(
+    ended: set[Walk], failed: set[Walk], finish_reason: str | None, uncommitted: int
+) -> set[Walk]:
+    """The walks a run may record complete: those that reached the section's end with no
+    failed article, and none unless the run finished with every written record committed."""
+    if finish_reason != "finished" or uncommitted:
+        return set()
+    return ended - failed
 
 
 def remove_unfinished_files(output_dir: Path) -> list[Path]:
@@ -64,6 +81,11 @@ class CrawlState:
         self.commit_listeners: list[Callable[[list[str]], None]] = []
         """Called with the article keys of each commit: what they held for them can go."""
         self.gone_retry_days = crawler.settings.getfloat("PARKNEWS_STATE_GONE_RETRY_DAYS", 7.0)
+        self.walks: dict[Walk, bool] = {}
+        """The walks this run started, and whether each section's last walk was complete."""
+        self.walks_ended: set[Walk] = set()
+        self.walks_failed: set[Walk] = set()
+        self.finish_reason: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlState:
@@ -80,8 +102,33 @@ class CrawlState:
         for partial in remove_unfinished_files(output_dir):
             logger.warning("Removed %s, left unfinished by an interrupted run", partial)
         crawler.signals.connect(extension.feed_slot_closed, signals.feed_slot_closed)
+        crawler.signals.connect(extension.spider_closed, signals.spider_closed)
         crawler.signals.connect(extension.engine_stopped, signals.engine_stopped)
         return extension
+
+    def start_walk(self, walk: Walk) -> bool:
+        """Whether the section's last walk was complete when this run started walking it.
+
+        The first call records the walk incomplete at once (committed), so that a run
+        killed before the end of the walk leaves it so; later calls answer from memory."""
+        if walk not in self.walks:
+            try:
+                complete = self.store.walk_complete(*walk)
+                if complete is not False:
+                    self.store.mark_walks([walk], complete=False)
+            except StateError as exc:
+                logger.error("%s", exc)
+                complete = False
+            self.walks[walk] = bool(complete)
+        return self.walks[walk]
+
+    def walk_ended(self, walk: Walk) -> None:
+        """Note that a walk reached the section's end: its last list page, or known pages."""
+        self.walks_ended.add(walk)
+
+    def article_failed(self, walk: Walk) -> None:
+        """Note that an article of the walk could not be fetched: the walk stays incomplete."""
+        self.walks_failed.add(walk)
 
     def known(self, urls: Iterable[str]) -> set[str]:
         """The URLs among `urls` whose articles earlier runs wrote (by article identity), or
@@ -128,6 +175,7 @@ class CrawlState:
             self.store.commit_written(written, run_id=self.run_number)
         except StateError as exc:
             logger.error("%s", exc)
+            self.pending.update((record["url"], record) for record in written)
             if report is not None:
                 report.output_failure(str(exc))
             return
@@ -136,11 +184,20 @@ class CrawlState:
         for listener in self.commit_listeners:
             listener(keys)
 
+    def spider_closed(self, reason: str) -> None:
+        self.finish_reason = reason
+
     def engine_stopped(self) -> None:
-        """Log the run's end in the state, then let the lock go."""
+        """Record the walks this run completed and log its end in the state, then let the
+        lock go. Runs once the feeds are stored, so `pending` holds what was not committed."""
         stats = self.crawler.stats
         status = int(stats.get_value("parknews/exit_status", 0)) if stats else 0
+        done = completed_walks(
+            self.walks_ended, self.walks_failed, self.finish_reason, len(self.pending)
+        )
         try:
+            if done:
+                self.store.mark_walks(sorted(done), complete=True)
             self.store.finish_run(
                 self.run_number,
                 status="ok" if status == ExitStatus.OK else "failed",

@@ -58,8 +58,9 @@ EXTENSIONS = {
     "crawler.incremental.CrawlState": 510,
 }
 
-# Incremental runs: the state database remembers the articles written; a list page whose
-# articles are all known ends the paging of its section, after this many more such pages.
+# Incremental runs: the state database remembers the articles written; in a section whose
+# last walk was complete, a list page whose articles are all known ends the paging, after
+# this many more such pages.
 PARKNEWS_STATE_ENABLED = True
 PARKNEWS_STATE_PATH = "state/parknews.sqlite3"
 PARKNEWS_INCREMENTAL_RECHECK_PAGES = 0

@@ -36,6 +36,11 @@ not those of every list page of the section (memory stays flat however long a se
 SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
 
 
+def section_url(profile: SiteProfile, name: str) -> str:
+    """The URL of the first list page of the profile's section `name`, which names its walk."""
+    return next(section.url for section in profile.sections if section.name == name)
+
+
 class ArgumentError(ValueError):
     """A spider argument that cannot be used; the message is one line listing valid values."""
 
@@ -230,15 +235,19 @@ class ParknewsSpider(scrapy.Spider):
     ) -> Iterator[Request]:
         """Follow the articles of a list page, then its next page when there should be one.
 
-        Articles that earlier runs wrote are not fetched again (unless full=1), and paging
-        stops after a page whose articles are all known, plus PARKNEWS_INCREMENTAL_RECHECK_PAGES
-        more such pages."""
+        Articles that earlier runs wrote are not fetched again (unless full=1). In a section
+        whose last walk was complete, paging stops after a page whose articles are all known,
+        plus PARKNEWS_INCREMENTAL_RECHECK_PAGES more such pages; any other section is walked
+        to its last page (see crawler.incremental)."""
         profile = self.profiles[site]
         stats = self.crawler.stats
         assert stats is not None
         if not isinstance(response, TextResponse):
             self.record_error(site, response.url, "list_not_html")
             return
+        state = spider_state(self)
+        walk = (site, section_url(profile, section))
+        stop_at_known = state is not None and state.start_walk(walk)
         html = response.text
         try:
             if profile.pagination is Pagination.HANWEB_DATAPROXY:
@@ -263,22 +272,42 @@ class ParknewsSpider(scrapy.Spider):
                 yield self.article_request(entry, profile, section)
         if older_than_since:
             return
-        if entries and len(known) == len(entries):
+        if stop_at_known and entries and len(known) == len(entries):
             known_pages += 1
             if known_pages > self.recheck_pages:
+                if state is not None:
+                    state.walk_ended(walk)
                 return
         if self.plan.max_pages is not None and page >= self.plan.max_pages:
             return
+        following = self.next_list_request(
+            response, html, profile, section, page, pager, known_pages
+        )
+        if following is not None:
+            yield following
+        elif state is not None:
+            state.walk_ended(walk)
+
+    def next_list_request(
+        self,
+        response: TextResponse,
+        html: str,
+        profile: SiteProfile,
+        section: str,
+        page: int,
+        pager: listing.HanwebPager | None,
+        known_pages: int,
+    ) -> Request | None:
+        """The request for the section's list page after `page`, or None at its last one."""
         if profile.pagination is Pagination.HANWEB_DATAPROXY:
             pager = pager or listing.hanweb_pager(html, response.url)
-            if pager is not None:
-                yield from self.hanweb_next(
-                    response.url, pager, profile, section, page, known_pages
-                )
-            return
+            if pager is None:
+                return None
+            return self.hanweb_next(response.url, pager, profile, section, page, known_pages)
         following = listing.next_page(html, response.url, profile)
         if following and profile.owns_url(following):
-            yield self.list_request(following, profile, section, page + 1, known_pages)
+            return self.list_request(following, profile, section, page + 1, known_pages)
+        return None
 
     def known_urls(self, entries: list[listing.ListEntry]) -> set[str]:
         """The entries' URLs whose articles earlier runs wrote; none with full=1 or no state."""
@@ -295,12 +324,13 @@ class ParknewsSpider(scrapy.Spider):
         section: str,
         page: int,
         known_pages: int = 0,
-    ) -> Iterator[Request]:
-        """POST for the next block of a Hanweb column's records from dataproxy.jsp."""
+    ) -> Request | None:
+        """POST for the next block of a Hanweb column's records from dataproxy.jsp; None
+        after the column's last record."""
         start = page * pager.per_page + 1
         if start > pager.total:
-            return
-        yield FormRequest(
+            return None
+        return FormRequest(
             listing.hanweb_dataproxy_url(url, start, pager),
             formdata=pager.form,
             callback=self.parse_list,
@@ -362,13 +392,13 @@ class ParknewsSpider(scrapy.Spider):
         kind = f"http_{response.status}" if response is not None else type(failure.value).__name__
         state = spider_state(self)
         is_article = request is not None and request.meta.get("parknews_kind") == "article"
-        if (
-            state is not None
-            and is_article
-            and response is not None
-            and response.status in GONE_STATUSES
-        ):
-            state.gone(url, response.status)
+        if state is not None and is_article and request is not None:
+            if response is not None and response.status in GONE_STATUSES:
+                state.gone(url, response.status)
+            else:
+                profile = self.profiles[request.cb_kwargs["site"]]
+                walk = (profile.key, section_url(profile, request.cb_kwargs["section"]))
+                state.article_failed(walk)
         self.record_error(site, url, kind, failure.getErrorMessage(), unanswered=response is None)
 
     def record_error(

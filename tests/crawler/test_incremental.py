@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from crawler.state import RunLock, lock_path_for
+from crawler import listing
+from crawler.sites import SITES
+from crawler.state import RunLock, article_key, lock_path_for
 from pipelines.dedup import DEFAULT_THRESHOLD
 from tests.conftest import REPO, CrawlResult, golden_records, read_records, run_crawl
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
@@ -58,6 +60,59 @@ def crawl(output: Path, proxy: str, *arguments: str) -> CrawlResult:
     assert result.returncode == 0, result.stderr[-3000:]
     time.sleep(1.1)  # run ids are per second
     return result
+
+
+def site_requests(result: CrawlResult) -> dict[str, int]:
+    return {key: site["requests"] for key, site in report_of(result)["sites"].items()}
+
+
+FIRST_LIST_PAGES_ONLY = {"sipac": 3, "binjiang": 3, "donghu": 3, "binjiang_mirror": 2}
+"""Requests of a run that finds nothing new: robots.txt plus the first list page of each
+section."""
+
+
+def assert_everything_written_once(output: Path) -> None:
+    """Every article of the fixture sites is in the main feed, none twice; no file unfinished."""
+    assert not list(output.rglob("*.part"))
+    counts = Counter(r["url"] for r in read_records(output / "articles"))
+    assert [url for url, n in counts.items() if n > 1] == []
+    expected = {url for url, g in golden_records().items() if g["site"] != "binjiang_mirror"}
+    assert sorted(expected - set(counts)) == []
+    assert set(counts) == expected
+
+
+def set_faults(root: Path, host: str, rules: list[dict[str, Any]]) -> None:
+    """Make `host` of the served copy misbehave by `rules` (see tests.sitesrv.FaultRule)."""
+    (root / host / "_faults.json").write_text(json.dumps(rules), "utf-8")
+
+
+def clear_faults(root: Path, host: str) -> None:
+    (root / host / "_faults.json").unlink()
+
+
+OLDER_ARTICLE = "/szgyyq/yqyw/202408/t20240816_1139876.shtml"
+"""An article on the second list page of sipac's 园区要闻."""
+
+
+def first_list_page_keys(root: Path) -> set[str]:
+    """Keys of the articles on the first list page of sipac's 园区要闻."""
+    url = "http://" + SIPAC_LIST
+    html = (root / SIPAC_LIST).read_text("utf-8")
+    entries = listing.entries_from_html(html, url, SITES["sipac"])
+    return {article_key(e.url) for e in entries if e.url in golden_records()}
+
+
+def committed(state: Path, keys: set[str]) -> int:
+    """How many of `keys` a running crawl has committed to its state database."""
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            marks = ",".join("?" * len(keys))
+            found: int = db.execute(
+                f"SELECT count(*) FROM articles WHERE key IN ({marks})", sorted(keys)
+            ).fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    return found
 
 
 TEMPLATE_ARTICLE = "http://www.sipac.gov.cn/szgyyq/yqyw/202410/t20241022_1183317.shtml"
@@ -114,12 +169,12 @@ def test_unchanged_rerun_fetches_first_list_pages_only(
     second = crawl(tmp_path / "out", proxy)
     new_records = read_records(tmp_path / "out" / "articles")
     assert len(new_records) == len(first.records), "the second run wrote records"
-    requests = {key: site["requests"] for key, site in report_of(second)["sites"].items()}
+    requests = site_requests(second)
     with sqlite3.connect(tmp_path / "out" / "state.sqlite3") as db:
         learnt = {site for (site,) in db.execute("SELECT site FROM template_counts")}
     assert learnt == {"sipac", "binjiang", "donghu", "binjiang_mirror"}
     # robots.txt plus the first list page of each section, nothing else.
-    assert requests == {"sipac": 3, "binjiang": 3, "donghu": 3, "binjiang_mirror": 2}
+    assert requests == FIRST_LIST_PAGES_ONLY
 
 
 def test_a_new_article_is_the_only_one_fetched(sites: tuple[Path, str], tmp_path: Path) -> None:
@@ -192,8 +247,17 @@ def test_a_repost_under_another_host_is_a_duplicate(
 def test_killed_run_loses_nothing_and_writes_nothing_twice(
     sites: tuple[Path, str], tmp_path: Path
 ) -> None:
-    _, proxy = sites
+    root, proxy = sites
     output = tmp_path / "out"
+    # The second list page of sipac's 园区要闻 hangs, so the run is killed at the same point
+    # every time: the articles of the section's first list page written, the older ones not.
+    page = "szgyyq/yqyw/index_1.shtml"
+    set_faults(
+        root,
+        "www.sipac.gov.cn",
+        [{"path": "/" + page, "fault": "stall", "page": page, "sent": 100, "seconds": 120}],
+    )
+    first_page = first_list_page_keys(root)
     command = crawl_command(
         output,
         "-s",
@@ -201,7 +265,7 @@ def test_killed_run_loses_nothing_and_writes_nothing_twice(
         "-s",
         "DOWNLOAD_DELAY=0.05",
         "-s",
-        "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=2",
     )
     process = subprocess.Popen(
         command,
@@ -211,23 +275,57 @@ def test_killed_run_loses_nothing_and_writes_nothing_twice(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
-    while time.time() < deadline and len(list((output / "articles").glob("*.jsonl"))) < 2:
+    while time.time() < deadline and committed(output / "state.sqlite3", first_page) < len(
+        first_page
+    ):
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    killed = read_records(output / "articles")
-    assert 0 < len(killed) < 60, "the run was not killed mid-way"
+    assert committed(output / "state.sqlite3", first_page) == len(first_page), (
+        "the run was killed before the articles of its first list pages were written"
+    )
+    killed = {r["url"] for r in read_records(output / "articles")}
+    assert "http://www.sipac.gov.cn" + OLDER_ARTICLE not in killed
+    clear_faults(root, "www.sipac.gov.cn")
     time.sleep(1.1)
     crawl(output, proxy)
-    assert not list(output.rglob("*.part"))
-    records = read_records(output / "articles")
-    counts = Counter(r["url"] for r in records)
-    assert [url for url, n in counts.items() if n > 1] == []
-    expected = {url for url, g in golden_records().items() if g["site"] != "binjiang_mirror"}
-    assert set(counts) == expected
+    assert_everything_written_once(output)
     for path in (output / "articles").glob("*.jsonl"):
         for line in path.read_text("utf-8").splitlines():
             json.loads(line)
+
+
+def test_a_run_after_a_partial_one_writes_the_older_pages(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, proxy = sites
+    output = tmp_path / "out"
+    partial = crawl(output, proxy, "-a", "max_pages=1")
+    assert 0 < len(partial.records) < 60
+    crawl(output, proxy)
+    assert_everything_written_once(output)
+    # Every section has now been walked to its end: the next run stops at known pages again.
+    assert site_requests(crawl(output, proxy)) == FIRST_LIST_PAGES_ONLY
+
+
+def test_an_article_that_failed_is_written_by_the_next_run(
+    sites: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, proxy = sites
+    output = tmp_path / "out"
+    set_faults(
+        root, "www.sipac.gov.cn", [{"path": OLDER_ARTICLE, "fault": "status", "status": 500}]
+    )
+    first = crawl(output, proxy, "-a", "sites=sipac", "-s", "RETRY_ENABLED=False")
+    assert "http://www.sipac.gov.cn" + OLDER_ARTICLE not in first.by_url()
+    clear_faults(root, "www.sipac.gov.cn")
+    second = crawl(output, proxy, "-a", "sites=sipac")
+    records = read_records(output / "articles")
+    assert [r["url"] for r in records if r not in first.records] == [
+        "http://www.sipac.gov.cn" + OLDER_ARTICLE
+    ]
+    assert site_requests(second)["sipac"] > 3
+    assert site_requests(crawl(output, proxy, "-a", "sites=sipac"))["sipac"] == 3
 
 
 def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
