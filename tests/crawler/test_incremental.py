@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from crawler import listing
+from crawler.incremental import completed_walks
 from crawler.sites import SITES
 from crawler.state import RunLock, article_key, lock_path_for
 from pipelines.dedup import DEFAULT_THRESHOLD
@@ -326,6 +327,27 @@ def test_an_article_that_failed_is_written_by_the_next_run(
     ]
     assert site_requests(second)["sipac"] > 3
     assert site_requests(crawl(output, proxy, "-a", "sites=sipac"))["sipac"] == 3
+
+
+A, B = ("sipac", "http://a/"), ("sipac", "http://b/")
+
+
+@pytest.mark.parametrize(
+    ("ended", "failed", "reason", "uncommitted", "complete"),
+    [
+        ({A, B}, set(), "finished", 0, {A, B}),
+        ({A, B}, {B}, "finished", 0, {A}),
+        ({A}, {B}, "finished", 0, {A}),
+        ({A, B}, set(), "shutdown", 0, set()),
+        ({A, B}, set(), "closespider_timeout", 0, set()),
+        ({A, B}, set(), "finished", 1, set()),
+        (set(), set(), "finished", 0, set()),
+    ],
+)
+def test_completed_walks(
+    ended: set[Any], failed: set[Any], reason: str, uncommitted: int, complete: set[Any]
+) -> None:
+    assert completed_walks(ended, failed, reason, uncommitted) == complete
 
 
 def test_a_second_run_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
