@@ -38,7 +38,7 @@ def corpora() -> dict[str, dict[str, Any]]:
     Kong or Taiwan page) and the Simplified original (what most park sites publish)."""
     mirror = json.loads((FIXTURES / "binjiang-mirror.expected.json").read_text("utf-8"))
     mirror_body = (FIXTURES / "binjiang-mirror.txt").read_text("utf-8").strip()
-    base = {
+    base: dict[str, object] = {
         "url": "http://www.example.gov.cn/art/1.html",
         "site": "bench",
         "source": None,

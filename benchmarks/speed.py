@@ -283,6 +283,13 @@ def verdicts(results: dict[str, Measurement]) -> tuple[list[str], bool]:
             f"{slowdown:.2f}x the bare parse's time per page, extraction alone "
             f"{floor.pages_per_second / extracted.pages_per_second:.2f}x)."
         )
+        if slowdown > FLOOR_TARGET:
+            lines.append(
+                "  The floor is libxml2's C parser and nothing else; all parknews does after "
+                "it (finding the article, its title, meta line and attachments, then cleaning, "
+                "normalising and converting the text) is Python walking the tree and its "
+                "strings. Where that time goes is in the profile below."
+            )
     return lines, missed
 
 
