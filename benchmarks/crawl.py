@@ -479,12 +479,18 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
             f"- {target}: {'met' if peak_mb < MEMORY_TARGET_MB else 'MISSED'} "
             f"({peak_mb:.0f} MB = {at_size[0].watched.peak_rss_kib / 1024:.0f} MiB)."
         )
-    elif len(completed) >= 2:
+    elif len(completed) >= 2 and completed[-2].responses >= WARM_UP_PAGES:
         guess = projected_peak(completed[-2], completed[-1], MEMORY_SIZE)
         lines.append(
             f"- {target}: not measured in this run; extrapolated from "
             f"{completed[-2].articles:,} and {completed[-1].articles:,} articles, "
             f"{guess * 1024 / 1e6:.0f} MB."
+        )
+    elif completed:
+        lines.append(
+            f"- {target}: not checked, the crawls of this run are too small to be measured at "
+            f"that size or extrapolated past the first {WARM_UP_PAGES:,} pages' warm-up (the "
+            "full run measures it)."
         )
     else:
         lines.append(f"- {target}: not checked, no crawl of that size finished.")
@@ -515,7 +521,11 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
             f"{line}; the bare Scrapy crawl's by {theirs:.2f} KiB per page: parknews adds "
             f"{extra:+.2f} KiB per page (flat means at most {FLAT_EXTRA_KIB} KiB): {verdict}."
         )
-    if len(completed) >= 2 and completed[-1].articles < PROJECTED_SIZE:
+    if (
+        len(completed) >= 2
+        and completed[-1].articles < PROJECTED_SIZE
+        and completed[-2].responses >= WARM_UP_PAGES
+    ):
         smaller, larger = completed[-2], completed[-1]
         guess = projected_peak(smaller, larger, PROJECTED_SIZE)
         lines.append(

@@ -56,3 +56,17 @@ def test_without_a_baseline_no_verdict_is_given() -> None:
     crawls = [crawl(PARKNEWS, 10_000, 130), crawl(PARKNEWS, 100_000, 140)]
     (line,) = [line for line in memory_lines(crawls) if line.startswith("- From")]
     assert line.endswith("no baseline to compare with.")
+
+
+def test_crawls_within_the_warm_up_are_not_extrapolated() -> None:
+    crawls = [crawl(PARKNEWS, 500, 125), crawl(PARKNEWS, 2_000, 130)]
+    lines = memory_lines(crawls)
+    assert "too small" in lines[0]
+    assert not any("would peak near" in line or "extrapolated from" in line for line in lines)
+
+
+def test_crawls_past_the_warm_up_are_extrapolated() -> None:
+    crawls = [crawl(PARKNEWS, 2_000, 130), crawl(PARKNEWS, 5_000, 131)]
+    lines = memory_lines(crawls)
+    assert "extrapolated from 2,000 and 5,000 articles" in lines[0]
+    assert any("would peak near" in line for line in lines)
