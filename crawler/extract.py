@@ -371,7 +371,6 @@ def first_value(root: etree._Element, path: etree.XPath) -> str:
 
 HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
 HIDDEN_MARK = "data-parknews-hidden"
-MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")
 CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
 TIME_DATETIME = etree.XPath("//time/@datetime")
 PAGE_TITLE = etree.XPath("string(//title)")
@@ -720,9 +719,8 @@ def choose_container(
 def densest_container(root: etree._Element) -> etree._Element | None:
     """Text-density fallback: the element whose paragraphs carry the most sentence text."""
     scores: dict[etree._Element, float] = {}
-    hidden = {node for top in xpath_elements(root, MARKED_HIDDEN) for node in top.iter()}
     for node in root.iter("p", "div", "td", "li", "section"):
-        if node in hidden:
+        if not is_visible(node):
             continue
         own = clean_inline((node.text or "") + "".join(c.tail or "" for c in node))
         if len(own) < 10:
@@ -973,23 +971,24 @@ def extract(html: str, url: str, selectors: Selectors | None = None) -> Extracti
     if "\x00" in start or start.lstrip().startswith(BINARY_MAGIC):
         raise NotAnArticle("the content is binary (a file served as a page), not HTML")
     selectors = selectors or Selectors()
-    lowered = html.lower()
-    if lowered.count("<div") >= BARE_DIV_RUN or lowered.count("</div") >= BARE_DIV_RUN:
+    source = html.lower()
+    if source.count("<div") >= BARE_DIV_RUN or source.count("</div") >= BARE_DIV_RUN:
         html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
+        source = html.lower()
     try:
-        return extract_tree(html, url, selectors)
+        return extract_tree(html, source, url, selectors)
     except RecursionError:
         raise NotAnArticle("the page is nested too deeply to read") from None
 
 
-def extract_tree(html: str, url: str, selectors: Selectors) -> Extraction:
-    """`extract` on a page whose runs of bare wrappers are already collapsed."""
+def extract_tree(html: str, source: str, url: str, selectors: Selectors) -> Extraction:
+    """`extract` on a page whose runs of bare wrappers are already collapsed; `source` is the
+    page lower-cased."""
     root = parse_html(html)
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
     mark_hidden(root)
     metas = page_metas(root)
-    source = html.lower()
     content = choose_container(selectors.body, root, source)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
