@@ -472,6 +472,8 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
     completed = [c for c in ours if c.completed]
     at_size = [c for c in completed if c.articles == MEMORY_SIZE]
     target = f"Target peak RSS under {MEMORY_TARGET_MB} MB crawling {MEMORY_SIZE:,} articles"
+    # Growth is extrapolated only between the two largest crawls, and only past the warm-up.
+    projectable = len(completed) >= 2 and completed[-2].responses >= WARM_UP_PAGES
     lines = []
     if at_size:
         peak_mb = at_size[0].watched.peak_rss_kib * 1024 / 1e6
@@ -479,7 +481,7 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
             f"- {target}: {'met' if peak_mb < MEMORY_TARGET_MB else 'MISSED'} "
             f"({peak_mb:.0f} MB = {at_size[0].watched.peak_rss_kib / 1024:.0f} MiB)."
         )
-    elif len(completed) >= 2 and completed[-2].responses >= WARM_UP_PAGES:
+    elif projectable:
         guess = projected_peak(completed[-2], completed[-1], MEMORY_SIZE)
         lines.append(
             f"- {target}: not measured in this run; extrapolated from "
@@ -488,9 +490,9 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
         )
     elif completed:
         lines.append(
-            f"- {target}: not checked, the crawls of this run are too small to be measured at "
-            f"that size or extrapolated past the first {WARM_UP_PAGES:,} pages' warm-up (the "
-            "full run measures it)."
+            f"- {target}: not checked, the crawls of this run are too few or too small to "
+            f"extrapolate from (two past the first {WARM_UP_PAGES:,} pages' warm-up are "
+            "needed; the full run measures it)."
         )
     else:
         lines.append(f"- {target}: not checked, no crawl of that size finished.")
@@ -521,11 +523,7 @@ def memory_lines(crawls: Sequence[Crawl]) -> list[str]:
             f"{line}; the bare Scrapy crawl's by {theirs:.2f} KiB per page: parknews adds "
             f"{extra:+.2f} KiB per page (flat means at most {FLAT_EXTRA_KIB} KiB): {verdict}."
         )
-    if (
-        len(completed) >= 2
-        and completed[-1].articles < PROJECTED_SIZE
-        and completed[-2].responses >= WARM_UP_PAGES
-    ):
+    if projectable and completed[-1].articles < PROJECTED_SIZE:
         smaller, larger = completed[-2], completed[-1]
         guess = projected_peak(smaller, larger, PROJECTED_SIZE)
         lines.append(
