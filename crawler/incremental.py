@@ -85,7 +85,6 @@ class CrawlState:
         """The walks this run started, and whether each section's last walk was complete."""
         self.walks_ended: set[Walk] = set()
         self.walks_failed: set[Walk] = set()
-        self.finish_reason: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlState:
@@ -102,7 +101,6 @@ class CrawlState:
         for partial in remove_unfinished_files(output_dir):
             logger.warning("Removed %s, left unfinished by an interrupted run", partial)
         crawler.signals.connect(extension.feed_slot_closed, signals.feed_slot_closed)
-        crawler.signals.connect(extension.spider_closed, signals.spider_closed)
         crawler.signals.connect(extension.engine_stopped, signals.engine_stopped)
         return extension
 
@@ -184,16 +182,15 @@ class CrawlState:
         for listener in self.commit_listeners:
             listener(keys)
 
-    def spider_closed(self, reason: str) -> None:
-        self.finish_reason = reason
-
     def engine_stopped(self) -> None:
         """Record the walks this run completed and log its end in the state, then let the
         lock go. Runs once the feeds are stored, so `pending` holds what was not committed."""
         stats = self.crawler.stats
         status = int(stats.get_value("parknews/exit_status", 0)) if stats else 0
+        # Scrapy's core stats hold why the spider closed ("finished", "shutdown", …).
+        finish_reason = stats.get_value("finish_reason") if stats else None
         done = completed_walks(
-            self.walks_ended, self.walks_failed, self.finish_reason, len(self.pending)
+            self.walks_ended, self.walks_failed, finish_reason, len(self.pending)
         )
         try:
             if done:
