@@ -58,15 +58,12 @@ from typing import Any, Protocol
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.state import StateStore  # noqa: E402
-from pipelines.dedup import (  # noqa: E402
-    DEFAULT_THRESHOLD,
-    NearDuplicateIndex,
-    comparison_text,
-    invariant_text,
-)
-from pipelines.minhash import BAND_ROWS, SIGNATURE_SIZE, fingerprint, signature  # noqa: E402
-from pipelines.normalise import ScriptConverter  # noqa: E402
+from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD as DEFAULT_THRESHOLD  # noqa: E402
+from crawler.state.store import StateStore  # noqa: E402
+from crawler.text.minhash import BAND_ROWS, SIGNATURE_SIZE, fingerprint, signature  # noqa: E402
+from pipelines.dedup.index import NearDuplicateIndex  # noqa: E402
+from pipelines.dedup.text import comparison_text, invariant_text  # noqa: E402
+from pipelines.normalise.script import ScriptConverter  # noqa: E402
 
 SITES = ROOT / "tests" / "fixtures" / "sites"
 SUBSTITUTION_RATE = 1 / 7

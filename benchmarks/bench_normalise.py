@@ -21,11 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 import opencc  # noqa: E402
 
-from pipelines.normalise import (  # noqa: E402
-    ScriptConverter,
-    normalise_record,
-    strip_pinyin_annotations,
-)
+from pipelines.normalise import normalise_record  # noqa: E402
+from pipelines.normalise.pinyin import strip_pinyin_annotations  # noqa: E402
+from pipelines.normalise.script import ScriptConverter  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "encoding"
 ROUNDS = 3

@@ -789,7 +789,7 @@ def crawl_section(quick: bool, plot_path: Path | None = None, plan: Plan | None 
     parts += [
         "### Fixture sites from the demo archive",
         "`scrapy crawl parknews -a replay=demo` with the same settings: the four fixture sites "
-        "answered from `crawler/replay/demo.warc.gz`, no network at all. The crawl is short, "
+        "answered from `crawler/data/demo.warc.gz`, no network at all. The crawl is short, "
         "so start-up dominates the wall time.",
         demo_section(results.demo),
     ]

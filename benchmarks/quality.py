@@ -3,7 +3,7 @@
 Run from the repository root: `python -m benchmarks.quality [--pages DIR ...]`.
 
 Every tool gets the same input: the page's bytes decoded once with
-`crawler.encoding.decode_page(raw, None)`. parknews itself is given the raw bytes, because
+`crawler.decode.decode_page(raw, None)`. parknews itself is given the raw bytes, because
 `PageProcessor.record` (the crawl's own path: extraction and every item pipeline) decodes them
 with that very call. Scores are defined in `benchmarks.scoring`; a tool that raises, or returns
 nothing, fails the page and scores 0 on it; a tool that gives no title or date misses them.
@@ -26,7 +26,7 @@ from lxml import etree
 
 from benchmarks import GOLDEN_GENERIC, GOLDEN_SITES, GoldenPage, load_pages, markdown_table
 from benchmarks.scoring import Extracted, PageScore, Summary, score_page, summarise
-from crawler.encoding import decode_page
+from crawler.decode import decode_page
 from crawler.extract import NotAnArticle
 from crawler.offline import PageProcessor
 from crawler.sites import SITES

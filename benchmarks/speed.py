@@ -9,7 +9,7 @@ pages per second. Inputs per task:
 
 - parknews record: `PageProcessor().record(raw, url, site=site)` on the page's bytes
   (decoding, extraction and every item pipeline: what a crawl does per page);
-- parknews extract: `crawler.extract.extract(text, url, selectors)` on the decoded text;
+- parknews extract: `crawler.extract.build_record(text, url, profile)` on the decoded text;
 - trafilatura: `trafilatura.extract(text, ...)` on the same decoded text, configured as in
   the quality report (default precision);
 - lxml parse floor: `lxml.html.fromstring(raw)` on the page's bytes, nothing else.
@@ -39,8 +39,9 @@ import lxml.html
 
 from benchmarks import GOLDEN_SITES, ROOT, GoldenPage, load_pages, markdown_table
 from benchmarks.quality import TRAFILATURA_OPTIONS
-from crawler.encoding import decode_page
-from crawler.extract import NotAnArticle, extract, parse_html
+from crawler.decode import decode_page
+from crawler.extract import NotAnArticle, build_record
+from crawler.extract.tree import parse_html
 from crawler.offline import PageProcessor, profile_for
 from crawler.sites import SITES
 
@@ -103,12 +104,12 @@ def parknews_record_task(pages: Sequence[Prepared]) -> Task:
 
 
 def parknews_extract_task(pages: Sequence[Prepared]) -> Task:
-    selectors = [profile_for(item.page.url, item.site).selectors for item in pages]
+    profiles = [profile_for(item.page.url, item.site) for item in pages]
 
     def run() -> None:
-        for item, chosen in zip(pages, selectors, strict=True):
+        for item, profile in zip(pages, profiles, strict=True):
             with suppress(NotAnArticle):
-                extract(item.text, item.page.url, chosen)
+                build_record(item.text, item.page.url, profile)
 
     return run
 

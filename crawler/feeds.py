@@ -1,4 +1,6 @@
-"""Feed storage that never shows a reader a half-written file."""
+"""The output feeds: where a run's records go, in batches that each become a finished file, a
+storage that never shows a reader a half-written one, and an exporter that remembers which
+records each file holds (so the crawl state commits them without reading the file back)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,11 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from scrapy.exporters import JsonLinesItemExporter
 from scrapy.extensions.feedexport import FileFeedStorage
+from scrapy.settings import BaseSettings
+
+from crawler.default_settings import parknews_settings
 
 PARTIAL_SUFFIX = ".part"
 
@@ -59,3 +65,39 @@ class DuplicateFeedFilter(MainFeedFilter):
 
     def accepts(self, item: Any) -> bool:
         return bool(item.get("duplicate_of"))
+
+
+class TrackingJsonLinesExporter(JsonLinesItemExporter):
+    """Scrapy's JSON lines exporter, remembering the URL of each record it wrote: each
+    output batch has its own exporter, so these are the records of one file."""
+
+    def __init__(self, file: Any, **kwargs: Any) -> None:
+        super().__init__(file, **kwargs)
+        self.exported_urls: list[str] = []
+
+    def export_item(self, item: Any) -> None:
+        super().export_item(item)
+        self.exported_urls.append(str(item.get("url")))
+
+
+def output_feeds(settings: BaseSettings) -> dict[str, dict[str, Any]]:
+    """The two JSONL feeds of a run under PARKNEWS_OUTPUT_DIR, in batches of
+    PARKNEWS_OUTPUT_BATCH_ITEMS records: the articles and the duplicates."""
+    configured = parknews_settings(settings)
+    output = Path(configured.get("PARKNEWS_OUTPUT_DIR"))
+    options = {
+        "format": "jsonlines",
+        "encoding": "utf-8",
+        "store_empty": False,
+        "batch_item_count": configured.getint("PARKNEWS_OUTPUT_BATCH_ITEMS"),
+    }
+    return {
+        str(output / "articles" / "%(run_id)s-%(batch_id)03d.jsonl"): {
+            **options,
+            "item_filter": "crawler.feeds.MainFeedFilter",
+        },
+        str(output / "duplicates" / "%(run_id)s-%(batch_id)03d.jsonl"): {
+            **options,
+            "item_filter": "crawler.feeds.DuplicateFeedFilter",
+        },
+    }

@@ -9,8 +9,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 from lxml import etree
 from parsel import Selector
 
-from crawler.extract import clean_inline, parse_datetime
 from crawler.sites import Pagination, SiteProfile
+from crawler.text.dates import find_datetime
+from crawler.text.inline import clean_inline
 from crawler.urls import safe_urljoin
 
 CREATE_PAGE_HTML = re.compile(
@@ -70,7 +71,7 @@ def entries_from_html(html: str, base_url: str, profile: SiteProfile) -> list[Li
         title = clean_inline(link.attrib.get("title") or link.xpath("string()").get() or "")
         row = link.xpath("ancestor::li[1] | ancestor::tr[1]")
         context = row[-1].xpath("string()").get() if row else link.xpath("string(..)").get()
-        entries.append(ListEntry(url=url, title=title or None, date=parse_datetime(context or "")))
+        entries.append(ListEntry(url=url, title=title or None, date=find_datetime(context or "")))
     return entries
 
 

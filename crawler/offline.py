@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
 
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler.encoding import decode_page
+from crawler.decode import decode_page
 from crawler.extract import NotAnArticle, build_record
+from crawler.items import RecordDict
 from crawler.sites import GENERIC_KEY, SITES, SiteProfile, generic_profile
-from pipelines import Record, RecordStep, apply_steps, record_steps
+from pipelines import RecordStep, apply_steps, record_steps
 
 
 def profile_for(url: str, site: str | None = None) -> SiteProfile:
@@ -46,10 +46,10 @@ class PageProcessor:
 
     def record(
         self, raw: bytes, url: str, *, site: str | None = None, content_type: str | None = None
-    ) -> Record:
+    ) -> RecordDict:
         """The final record of one page; NotAnArticle (with the reason) when there is none."""
         page = decode_page(raw, content_type)
-        record: dict[str, Any] = build_record(page.text, url, profile_for(url, site)).to_dict()
+        record: RecordDict = dict(build_record(page.text, url, profile_for(url, site)))
         try:
             return apply_steps(record, self.steps)
         except DropItem as exc:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import urlsplit
 
+from crawler.cms import GENERIC_ARTICLE_PATHS, HANWEB, TRS, VSB
+
 
 class Pagination(str, Enum):
     """How a section's list pages lead to the next one."""
@@ -70,18 +72,6 @@ class ProfileError(ValueError):
     """A profile that cannot work; the message says which field and why."""
 
 
-TRS_ARTICLE = (r"/\d{6}/t\d{8}_\d+\.s?html?$", r"/\d{6}/[0-9a-f]{32}\.s?html?$")
-HANWEB_ARTICLE = (r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html$",)
-VSB_ARTICLE = (r"/info/\d+/\d+\.htm$",)
-GENERIC_ARTICLE = (
-    *TRS_ARTICLE,
-    *HANWEB_ARTICLE,
-    *VSB_ARTICLE,
-    r"/20\d{2}[-/]?\d{2}[-/]?\d{2}/[^/]+\.s?html?$",
-    r"/content/(?:post|detail)_\d+\.html$",
-    r"/\d{4}/\d{4}/\d+\.html$",
-)
-
 SIPAC = SiteProfile(
     key="sipac",
     name="苏州工业园区管理委员会",
@@ -92,7 +82,7 @@ SIPAC = SiteProfile(
     ),
     cms="TRS WCM",
     pagination=Pagination.TRS_CREATE_PAGE_HTML,
-    article_url_patterns=TRS_ARTICLE,
+    article_url_patterns=TRS.article_paths,
     selectors=Selectors(body="div.TRS_Editor"),
 )
 
@@ -106,7 +96,7 @@ BINJIANG = SiteProfile(
     ),
     cms="Hanweb jcms",
     pagination=Pagination.HANWEB_DATAPROXY,
-    article_url_patterns=HANWEB_ARTICLE,
+    article_url_patterns=HANWEB.article_paths,
     selectors=Selectors(body="#zoom"),
 )
 
@@ -120,7 +110,7 @@ DONGHU = SiteProfile(
     ),
     cms="VSB (WebPlus)",
     pagination=Pagination.NEXT_LINK,
-    article_url_patterns=VSB_ARTICLE,
+    article_url_patterns=VSB.article_paths,
     selectors=Selectors(body=".v_news_content"),
     encoding_hint="gb18030",
 )
@@ -154,7 +144,7 @@ def generic_profile(start_url: str) -> SiteProfile:
         sections=(Section("", start_url),),
         cms="unknown",
         pagination=Pagination.NEXT_LINK,
-        article_url_patterns=GENERIC_ARTICLE,
+        article_url_patterns=GENERIC_ARTICLE_PATHS,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from crawler.record import record_schema
+from crawler.items import record_schema
 from crawler.urls import record_id
 
 MAX_MESSAGES_PER_LINE = 5

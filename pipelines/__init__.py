@@ -13,13 +13,13 @@ from itemadapter import ItemAdapter
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 
-Record = dict[str, Any]
+from crawler.items import RecordDict
 
 
 class RecordStep(Protocol):
     """A pipeline that can clean one record without a running crawl."""
 
-    def process_record(self, record: Record) -> Record: ...
+    def process_record(self, record: RecordDict) -> RecordDict: ...
 
 
 def record_steps(settings: BaseSettings) -> list[RecordStep]:
@@ -49,7 +49,7 @@ def process_item_by_record(item: Any, step: RecordStep) -> Any:
     return item
 
 
-def apply_steps(record: Record, steps: list[RecordStep]) -> Record:
+def apply_steps(record: RecordDict, steps: list[RecordStep]) -> RecordDict:
     """Run `record` through the `process_record` of each step, in order."""
     for step in steps:
         record = step.process_record(record)

@@ -7,22 +7,26 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.signalmanager import SignalManager
+from scrapy.statscollectors import StatsCollector
 
-from crawler.report import RunReport
+from crawler import signals as parknews_signals
 from crawler.validate import record_problems, schema_validator
 
 
 class SchemaGatePipeline:
     """Drops a record the schema rejects, so no output line is ever invalid; each one is
-    counted and reported as an `invalid_record` failure of its site, with what was wrong."""
+    counted (``parknews/errors/invalid_record``) and reported as an `invalid_record` failure of
+    its site (signal `failure`), with what was wrong."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+    def __init__(self, stats: StatsCollector | None, signals: SignalManager | None) -> None:
+        self.stats = stats
+        self.signals = signals
         self.validator = schema_validator()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SchemaGatePipeline:
-        return cls(crawler)
+        return cls(crawler.stats, crawler.signals)
 
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item).asdict()
@@ -30,9 +34,15 @@ class SchemaGatePipeline:
         if not problems:
             return item
         detail = "; ".join(problems)
-        report = self.crawler.get_extension(RunReport)
-        if report is not None:
-            report.failure(record.get("site"), str(record.get("url")), "invalid_record", detail)
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("parknews/errors/invalid_record")
+        if self.signals is not None:
+            self.signals.send_catch_log(
+                parknews_signals.failure,
+                site=record.get("site"),
+                url=str(record.get("url")),
+                kind="invalid_record",
+                detail=detail,
+                unanswered=False,
+            )
+        if self.stats is not None:
+            self.stats.inc_value("parknews/errors/invalid_record")
         raise DropItem(f"invalid record {record.get('url')}: {detail}")

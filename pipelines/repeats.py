@@ -24,11 +24,11 @@ The first occurrence always stays where it was.
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from collections import defaultdict
-from functools import lru_cache
+
+from crawler.text.vocabulary import RELATED_LINKS_HEADING
+from pipelines.blocktext import nfkc, repeat_key
 
 LONG_BLOCK_CHARS = 30
 """A block with this many key characters is a paragraph, so a second copy is a repeat."""
@@ -38,63 +38,6 @@ MIN_RUN_BLOCKS = 2
 
 MIN_RUN_CHARS = 60
 """Fewest key characters a repeated run of short blocks needs; shorter runs are refrains."""
-
-_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,300}>")
-_INVISIBLE_RE = re.compile(r"[\s\u00ad\u200b-\u200f\u2060\ufeff]+")
-
-# NFKC already folds full-width ASCII (，：；！？（）～) and the ellipsis; these remain.
-_PUNCT_FOLD = str.maketrans(
-    {
-        "。": ".",
-        "、": ",",
-        "“": '"',
-        "”": '"',
-        "„": '"',
-        "‟": '"',
-        "「": '"',
-        "」": '"',
-        "『": '"',
-        "』": '"',
-        "‘": "'",
-        "’": "'",
-        "《": "<",
-        "》": ">",
-        "〈": "<",
-        "〉": ">",
-        "【": "[",
-        "】": "]",
-        "〔": "[",
-        "〕": "]",
-        "〖": "[",
-        "〗": "]",
-        "—": "-",
-        "–": "-",
-        "―": "-",
-        "‐": "-",
-        "‑": "-",
-        "‒": "-",
-        "−": "-",
-        "・": "·",
-        "•": "·",
-        "‧": "·",
-        "〜": "~",
-    }
-)
-
-
-@lru_cache(maxsize=2048)
-def nfkc(text: str) -> str:
-    """NFKC form of a text. Cached: the cleaning steps ask for the forms of the same blocks
-    several times, and NFKC of Chinese text is not cheap (full-width punctuation is never
-    already normal)."""
-    return unicodedata.normalize("NFKC", text)
-
-
-def repeat_key(block: str) -> str:
-    """The form two blocks are compared in: markup, width, punctuation width and spaces folded."""
-    text = _TAG_RE.sub("", html.unescape(block))
-    text = nfkc(text).translate(_PUNCT_FOLD)
-    return _INVISIBLE_RE.sub("", text)
 
 
 def drop_repeated_blocks(blocks: list[str]) -> list[str]:
@@ -178,10 +121,6 @@ _PLACEHOLDER_RE = re.compile(
 )
 # What may surround placeholders in a widget line: bullets, numbering, separators, a date.
 _WIDGET_REST_RE = re.compile(r"[\s\d•·●○◆◇■□▪▫►▶*>|:./()\[\]\-_年月日yYmMdD]*")
-_RELATED_HEADING_RE = re.compile(
-    r"[\[【]?(?:相关(?:链接|阅读|新闻|文章|信息|稿件|推荐|报道|专题)|延伸阅读|推荐阅读|友情链接)"
-    r"[\]】]?\s*:?"
-)
 
 
 def is_widget_placeholder(block: str) -> bool:
@@ -194,7 +133,7 @@ def is_widget_placeholder(block: str) -> bool:
 def is_related_heading(block: str) -> bool:
     """True for a related-links list heading such as "相关链接" or "【相关阅读】"."""
     text = nfkc(block).strip()
-    return _RELATED_HEADING_RE.fullmatch(text) is not None
+    return RELATED_LINKS_HEADING.fullmatch(text) is not None
 
 
 def drop_template_widgets(blocks: list[str]) -> list[str]:

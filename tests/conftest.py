@@ -7,6 +7,8 @@ import json
 import os
 import re
 import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +18,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from crawler.record import record_schema
+from crawler.extract import build_record
+from crawler.items import ArticleRecord, record_schema
+from crawler.sites import generic_profile
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,3 +134,19 @@ def damaged_body_differences(record: dict[str, Any], want: str) -> list[str]:
 def assert_valid_record(record: dict[str, Any]) -> None:
     """Fail with the JSON path of the first schema violation."""
     jsonschema.validate(record, record_schema())
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen[str]:
+    """Start `code` in a Python subprocess from the repository root, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def extract_page(html: str, url: str) -> ArticleRecord:
+    """The record the extractor makes of a page of a site with no profile."""
+    return build_record(html, url, generic_profile(url))

@@ -494,7 +494,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", nargs="?", choices=["serve", "record"], default="serve")
     parser.add_argument("--port", type=int, default=8087)
-    parser.add_argument("--archive", type=Path, default=REPO / "crawler/replay/demo.warc.gz")
+    parser.add_argument("--archive", type=Path, default=REPO / "crawler/data/demo.warc.gz")
     parser.add_argument(
         "--faults", action="store_true", help=f"serve the fault hosts of {FAULTS_DIR}"
     )

@@ -9,14 +9,17 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from scrapy import Spider
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
-from scrapy.crawler import Crawler
 
-from crawler.incremental import LOCK_HELD_SETTING, state_path
-from crawler.report import ExitStatus
-from crawler.spiders.parknews import ArgumentError, ParknewsSpider, parse_arguments
-from crawler.state import AlreadyRunning, RunLock, StateError, StateStore, lock_path_for
+from crawler import signals as parknews_signals
+from crawler.arguments import ArgumentError, parse_arguments
+from crawler.default_settings import parknews_settings
+from crawler.extensions.crawlstate import LOCK_HELD_SETTING
+from crawler.extensions.report import ExitStatus
+from crawler.spiders.parknews import ParknewsSpider
+from crawler.state.errors import StateError
+from crawler.state.lock import AlreadyRunning, RunLock, lock_path_for
+from crawler.state.store import StateStore
 
 
 def refuse(message: str, status: ExitStatus) -> NoReturn:
@@ -38,12 +41,13 @@ def check_output_dir(output_dir: Path) -> str | None:
 
 class Command(ScrapyCrawlCommand):
     """Scrapy's crawl command. Before a parknews run starts it checks, each with one line on
-    stderr and its own exit status (crawler.report.ExitStatus): the spider arguments (2), the
-    output folder (73), the state database (65), and that no other run holds the lock (75).
-    The exit status of a finished run is the one its run report decided."""
+    stderr and its own exit status (crawler.extensions.report.ExitStatus): the spider
+    arguments (2), the output folder (73), the state database (65), and that no other run
+    holds the lock (75). The exit status of a finished run is the one its run report
+    announced (signal `run_judged`)."""
 
-    crawler: Crawler | None = None
     lock: RunLock | None = None
+    judged: int | None = None
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
@@ -54,12 +58,13 @@ class Command(ScrapyCrawlCommand):
         except ArgumentError as exc:
             refuse(str(exc), ExitStatus.USAGE)
         assert self.settings is not None
-        problem = check_output_dir(Path(self.settings.get("PARKNEWS_OUTPUT_DIR", "output")))
+        settings = parknews_settings(self.settings)
+        problem = check_output_dir(Path(settings.get("PARKNEWS_OUTPUT_DIR")))
         if problem:
             refuse(problem, ExitStatus.OUTPUT)
-        if not self.settings.getbool("PARKNEWS_STATE_ENABLED", True):
+        if not settings.getbool("PARKNEWS_STATE_ENABLED"):
             return
-        path = state_path(self.settings)
+        path = Path(settings.get("PARKNEWS_STATE_PATH"))
         self.lock = RunLock(lock_path_for(path))
         try:
             self.lock.acquire()
@@ -73,13 +78,20 @@ class Command(ScrapyCrawlCommand):
             refuse(str(exc), ExitStatus.STATE)
         self.settings.set(LOCK_HELD_SETTING, True, priority="cmdline")
 
-    def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
-        self.crawler = super()._create_crawler(spidercls)
-        return self.crawler
-
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        super().run(args, opts)
-        stats = self.crawler.stats if self.crawler is not None else None
-        decided = stats.get_value("parknews/exit_status") if stats is not None else None
-        if self.exitcode == 0 and decided:
-            self.exitcode = int(decided)
+        if len(args) != 1 or args[0] != ParknewsSpider.name:
+            super().run(args, opts)
+            return
+        assert self.crawler_process is not None
+        crawler = self.crawler_process.create_crawler(args[0])
+        crawler.signals.connect(self.run_judged, signal=parknews_signals.run_judged)
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+        elif self.judged:
+            self.exitcode = self.judged
+
+    def run_judged(self, exit_status: int) -> None:
+        """Exit with the run report's verdict."""
+        self.judged = exit_status

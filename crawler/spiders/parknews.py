@@ -1,16 +1,15 @@
 """The parknews spider: walks each site's news sections and hands article pages to the extractor.
 
 It only navigates. What a page says is decided by crawler.extract; what a record keeps is
-decided by the item pipelines.
+decided by the item pipelines; what the run did is told with the project's signals
+(crawler.signals), for the run report and the crawl state to record.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from pathlib import Path
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
@@ -21,113 +20,28 @@ from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler import listing
+from crawler import signals as parknews_signals
+from crawler.arguments import SPIDER_ARGUMENTS, parse_arguments
+from crawler.default_settings import parknews_settings
 from crawler.extract import NotAnArticle, build_record
-from crawler.incremental import spider_state
-from crawler.replay import DEMO_ARCHIVE
-from crawler.report import RunReport
-from crawler.sites import SITES, Pagination, ProfileError, SiteProfile, generic_profile
+from crawler.feeds import output_feeds
+from crawler.sites import Pagination, SiteProfile
+from crawler.state.errors import StateError
+from crawler.state.store import StateStore
+from crawler.urls import article_key
 
-GONE_STATUSES = (404, 410)
-"""Answers after which an article link is not asked for again for a while."""
+logger = logging.getLogger(__name__)
 ARTICLE_PRIORITY = 1
 """Articles are fetched before list pages: a section's next list page is asked for once the
 articles of the last one are under way, so the queue holds about one list page's requests,
 not those of every list page of the section (memory stays flat however long a section is)."""
-SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
+Walk = tuple[str, str]
+"""A section's walk through its list pages, named by (site key, URL of its first list page)."""
 
 
 def section_url(profile: SiteProfile, name: str) -> str:
     """The URL of the first list page of the profile's section `name`, which names its walk."""
     return next(section.url for section in profile.sections if section.name == name)
-
-
-class ArgumentError(ValueError):
-    """A spider argument that cannot be used; the message is one line listing valid values."""
-
-
-@dataclass(frozen=True)
-class CrawlPlan:
-    """The spider arguments, parsed and checked."""
-
-    profiles: tuple[SiteProfile, ...]
-    since: date | None
-    max_pages: int | None
-    replay: Path | None
-    full: bool = False
-
-
-def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
-    """Check `-a` arguments; ArgumentError with a one-line message for any bad one."""
-    unknown = sorted(set(arguments) - SPIDER_ARGUMENTS)
-    if unknown:
-        raise ArgumentError(
-            f"unknown argument {unknown[0]!r}; "
-            f"valid arguments: {', '.join(sorted(SPIDER_ARGUMENTS))}"
-        )
-    start_url = arguments.get("start_url")
-    if start_url:
-        if arguments.get("sites"):
-            raise ArgumentError("use either sites=… or start_url=…, not both")
-        try:
-            profiles: tuple[SiteProfile, ...] = (generic_profile(str(start_url)),)
-        except ProfileError as exc:
-            raise ArgumentError(str(exc)) from exc
-    else:
-        raw = str(arguments.get("sites") or "")
-        keys = [k.strip() for k in raw.split(",") if k.strip()] if raw else list(SITES)
-        try:
-            profiles = tuple(SITES.select(keys))
-        except ProfileError as exc:
-            raise ArgumentError(str(exc)) from exc
-    since = None
-    if arguments.get("since"):
-        try:
-            since = date.fromisoformat(str(arguments["since"]))
-        except ValueError as exc:
-            raise ArgumentError(
-                f"since must be a date as YYYY-MM-DD, got {arguments['since']!r}"
-            ) from exc
-    max_pages = None
-    if arguments.get("max_pages") not in (None, ""):
-        text = str(arguments["max_pages"])
-        if not re.fullmatch(r"[1-9]\d*", text):
-            raise ArgumentError(f"max_pages must be a whole number of at least 1, got {text!r}")
-        max_pages = int(text)
-    replay = None
-    if arguments.get("replay"):
-        value = str(arguments["replay"])
-        replay = DEMO_ARCHIVE if value == "demo" else Path(value).expanduser()
-        if not replay.is_file():
-            raise ArgumentError(
-                f"replay must be 'demo' or the path of a WARC file; {str(replay)!r} is not a file"
-            )
-    full_text = str(arguments.get("full") or "0").strip().lower()
-    if full_text not in ("0", "1", "true", "false", "yes", "no"):
-        raise ArgumentError(f"full must be 1 or 0, got {arguments['full']!r}")
-    full = full_text in ("1", "true", "yes")
-    return CrawlPlan(profiles=profiles, since=since, max_pages=max_pages, replay=replay, full=full)
-
-
-def output_feeds(settings: Any) -> dict[str, dict[str, Any]]:
-    """The two JSONL feeds of a run, in batches that each become a finished file: the articles
-    and the duplicates (see crawler.feeds)."""
-    output = Path(settings.get("PARKNEWS_OUTPUT_DIR", "output"))
-    options = {
-        "format": "jsonlines",
-        "encoding": "utf-8",
-        "store_empty": False,
-        "batch_item_count": settings.getint("PARKNEWS_OUTPUT_BATCH_ITEMS", 100),
-    }
-    return {
-        str(output / "articles" / "%(run_id)s-%(batch_id)03d.jsonl"): {
-            **options,
-            "item_filter": "crawler.feeds.MainFeedFilter",
-        },
-        str(output / "duplicates" / "%(run_id)s-%(batch_id)03d.jsonl"): {
-            **options,
-            "item_filter": "crawler.feeds.DuplicateFeedFilter",
-        },
-    }
 
 
 def run_id() -> str:
@@ -138,9 +52,9 @@ def run_id() -> str:
 class ParknewsSpider(scrapy.Spider):
     """Crawls the news sections of every selected site profile (all of them by default).
 
-    Arguments: sites=KEY[,KEY…], since=YYYY-MM-DD, max_pages=N (list pages per section),
-    replay=demo|PATH (serve every request from a WARC archive), start_url=URL (a site with no
-    profile, crawled with the generic one).
+    Arguments (crawler.arguments): sites=KEY[,KEY…], since=YYYY-MM-DD, max_pages=N (list
+    pages per section), replay=demo|PATH (serve every request from a WARC archive),
+    start_url=URL (a site with no profile, crawled with the generic one), full=1.
     """
 
     name = "parknews"
@@ -154,15 +68,24 @@ class ParknewsSpider(scrapy.Spider):
         self.allowed_domains = sorted({d for p in self.plan.profiles for d in p.allowed_domains})
         self.run_id = run_id()
         self.recheck_pages = 0
+        self.gone_retry_days = 0.0
         self.started_mirrors: set[str] = set()
+        self.store: StateStore | None = None
+        """The crawl state, once it has opened (signal `state_opened`); None without one."""
+        self.walks: dict[Walk, bool] = {}
+        """The walks this run started, and whether each section's last walk was complete."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ParknewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, ParknewsSpider)
         settings = crawler.settings
-        spider.recheck_pages = settings.getint("PARKNEWS_INCREMENTAL_RECHECK_PAGES", 0)
+        configured = parknews_settings(settings)
+        spider.recheck_pages = configured.getint("PARKNEWS_INCREMENTAL_RECHECK_PAGES")
+        spider.gone_retry_days = configured.getfloat("PARKNEWS_STATE_GONE_RETRY_DAYS")
+        crawler.signals.connect(spider.opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.crawl_mirrors, signal=signals.spider_idle)
+        crawler.signals.connect(spider.state_opened, signal=parknews_signals.state_opened)
         if spider.plan.replay is not None:
             # A replay reads a local file: no politeness delays are owed to anyone.
             settings.set("PARKNEWS_REPLAY_ARCHIVE", str(spider.plan.replay), priority="spider")
@@ -172,6 +95,16 @@ class ParknewsSpider(scrapy.Spider):
         if settings.getpriority("FEEDS") in (None, 0) or not settings.getdict("FEEDS"):
             settings.set("FEEDS", output_feeds(settings), priority="spider")
         return spider
+
+    def opened(self) -> None:
+        """Announce the sites of this run."""
+        self.crawler.signals.send_catch_log(
+            parknews_signals.crawl_planned, profiles=self.profiles, run_id=self.run_id
+        )
+
+    def state_opened(self, store: StateStore) -> None:
+        """Ask the crawl state which articles earlier runs wrote."""
+        self.store = store
 
     async def start(self) -> AsyncIterator[Request]:
         """The first list page of every section; mirror sites wait (see `crawl_mirrors`)."""
@@ -238,16 +171,15 @@ class ParknewsSpider(scrapy.Spider):
         Articles that earlier runs wrote are not fetched again (unless full=1). In a section
         whose last walk was complete, paging stops after a page whose articles are all known,
         plus PARKNEWS_INCREMENTAL_RECHECK_PAGES more such pages; any other section is walked
-        to its last page (see crawler.incremental)."""
+        to its last page (see crawler.extensions.crawlstate)."""
         profile = self.profiles[site]
         stats = self.crawler.stats
         assert stats is not None
         if not isinstance(response, TextResponse):
             self.record_error(site, response.url, "list_not_html")
             return
-        state = spider_state(self)
         walk = (site, section_url(profile, section))
-        stop_at_known = state is not None and state.start_walk(walk)
+        stop_at_known = self.walk_may_stop(walk)
         html = response.text
         try:
             if profile.pagination is Pagination.HANWEB_DATAPROXY:
@@ -260,8 +192,10 @@ class ParknewsSpider(scrapy.Spider):
                 listing.entries_from_html(html, response.url, profile)
             )
         stats.inc_value(f"parknews/{site}/list_pages")
-        self.report.list_page(site, len(entries))
-        known = self.known_urls(entries)
+        self.crawler.signals.send_catch_log(
+            parknews_signals.list_page_read, site=site, entries=len(entries)
+        )
+        known = self.known_urls(entry.url for entry in entries)
         stats.inc_value(f"parknews/{site}/articles_known", len(known))
         older_than_since = False
         for entry in entries:
@@ -275,8 +209,7 @@ class ParknewsSpider(scrapy.Spider):
         if stop_at_known and entries and len(known) == len(entries):
             known_pages += 1
             if known_pages > self.recheck_pages:
-                if state is not None:
-                    state.walk_ended(walk)
+                self.walk_ended(walk)
                 return
         if self.plan.max_pages is not None and page >= self.plan.max_pages:
             return
@@ -285,8 +218,47 @@ class ParknewsSpider(scrapy.Spider):
         )
         if following is not None:
             yield following
-        elif state is not None:
-            state.walk_ended(walk)
+        else:
+            self.walk_ended(walk)
+
+    def walk_may_stop(self, walk: Walk) -> bool:
+        """Whether paging may stop at known pages in the section: its last walk was recorded
+        complete when this run started walking it. The first call records the walk
+        incomplete at once, so that a run killed before the end of the walk leaves it so."""
+        if self.store is None:
+            return False
+        if walk not in self.walks:
+            try:
+                complete = self.store.walk_complete(*walk)
+                if complete is not False:
+                    self.store.mark_walks([walk], complete=False)
+            except StateError as exc:
+                logger.error("%s", exc)
+                complete = False
+            self.walks[walk] = bool(complete)
+        return self.walks[walk]
+
+    def walk_ended(self, walk: Walk) -> None:
+        self.crawler.signals.send_catch_log(parknews_signals.walk_ended, walk=walk)
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """The URLs among `urls` whose articles earlier runs wrote (by article identity), or
+        whose links answered "not found" within PARKNEWS_STATE_GONE_RETRY_DAYS; none with
+        full=1 or without a crawl state."""
+        if self.store is None or self.plan.full:
+            return set()
+        keys = {url: article_key(url) for url in urls}
+        if not keys:
+            return set()
+        wanted = set(keys.values())
+        try:
+            seen = self.store.known(wanted) | self.store.gone(
+                wanted, retry_days=self.gone_retry_days
+            )
+        except StateError as exc:
+            logger.error("%s", exc)
+            return set()
+        return {url for url, key in keys.items() if key in seen}
 
     def next_list_request(
         self,
@@ -308,13 +280,6 @@ class ParknewsSpider(scrapy.Spider):
         if following and profile.owns_url(following):
             return self.list_request(following, profile, section, page + 1, known_pages)
         return None
-
-    def known_urls(self, entries: list[listing.ListEntry]) -> set[str]:
-        """The entries' URLs whose articles earlier runs wrote; none with full=1 or no state."""
-        state = spider_state(self)
-        if state is None or self.plan.full or not entries:
-            return set()
-        return state.known(entry.url for entry in entries)
 
     def hanweb_next(
         self,
@@ -381,7 +346,7 @@ class ParknewsSpider(scrapy.Spider):
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value(f"parknews/{site}/articles_extracted")
-        yield record.to_dict()
+        yield dict(record)
 
     def failed(self, failure: Failure) -> None:
         """Count and log a request that failed (HTTP error, DNS, timeout, reset…)."""
@@ -390,32 +355,31 @@ class ParknewsSpider(scrapy.Spider):
         site = request.cb_kwargs.get("site") if request is not None else None
         response = getattr(failure.value, "response", None)
         kind = f"http_{response.status}" if response is not None else type(failure.value).__name__
-        state = spider_state(self)
-        is_article = request is not None and request.meta.get("parknews_kind") == "article"
-        if state is not None and is_article and request is not None:
-            if response is not None and response.status in GONE_STATUSES:
-                state.gone(url, response.status)
-            else:
-                profile = self.profiles[request.cb_kwargs["site"]]
-                walk = (profile.key, section_url(profile, request.cb_kwargs["section"]))
-                state.article_failed(walk)
+        if request is not None and request.meta.get("parknews_kind") == "article":
+            profile = self.profiles[request.cb_kwargs["site"]]
+            self.crawler.signals.send_catch_log(
+                parknews_signals.article_unfetched,
+                walk=(profile.key, section_url(profile, request.cb_kwargs["section"])),
+                url=url,
+                status=response.status if response is not None else None,
+            )
         self.record_error(site, url, kind, failure.getErrorMessage(), unanswered=response is None)
 
     def record_error(
         self, site: str | None, url: str, kind: str, detail: str = "", unanswered: bool = False
     ) -> None:
-        """One failure: a stats counter by kind, the run report, one log line with the URL."""
+        """One failure: a stats counter by kind, the signal `failure`, one log line with the
+        URL."""
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("parknews/errors")
         stats.inc_value(f"parknews/errors/{kind}")
-        self.report.failure(site, url, kind, detail, unanswered=unanswered)
+        self.crawler.signals.send_catch_log(
+            parknews_signals.failure,
+            site=site,
+            url=url,
+            kind=kind,
+            detail=detail,
+            unanswered=unanswered,
+        )
         self.logger.warning("%s: %s%s", kind, url, f" ({detail})" if detail else "")
-
-    @property
-    def report(self) -> RunReport:
-        """The run report extension of this crawl."""
-        extension = self.crawler.get_extension(RunReport)
-        if extension is None:
-            raise RuntimeError("crawler.report.RunReport must be enabled in EXTENSIONS")
-        return extension

@@ -6,20 +6,15 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import (
-    NotAnArticle,
-    build_record,
-    extract,
-    is_meta_line,
-    most_precise,
-    parse_datetime,
-    without_site_name,
-)
+from crawler.extract import NotAnArticle, build_record
+from crawler.extract.metaline import is_meta_line
+from crawler.extract.title import without_site_name
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
 from tests.conftest import (
     GENERIC_DIR,
     assert_valid_record,
+    extract_page,
     golden_differences,
     golden_records,
     page_file,
@@ -44,26 +39,6 @@ def test_golden_page(url: str) -> None:
     assert golden_differences(record, expected) == []
 
 
-@pytest.mark.parametrize(
-    ("text", "iso"),
-    [
-        ("时间: 2024-03-15 17:57 |来源:", "2024-03-15T17:57:00+08:00"),
-        ("发布日期：2021-04-29 09:12:30", "2021-04-29T09:12:30+08:00"),
-        ("2024年3月15日", "2024-03-15"),
-        ("2024年05月20日 10时30分", "2024-05-20T10:30:00+08:00"),
-        ("2024/5/6", "2024-05-06"),
-        ("2024.11.02 08:05", "2024-11-02T08:05:00+08:00"),
-        ("2024-02-30", None),
-        ("2024-06-12T01:30:00+00:00", "2024-06-12T09:30:00+08:00"),
-        ("2024-06-11T20:00:00Z", "2024-06-12T04:00:00+08:00"),
-        ("2024-06-12T09:30:00+08:00", "2024-06-12T09:30:00+08:00"),
-        ("no date here", None),
-    ],
-)
-def test_parse_datetime(text: str, iso: str | None) -> None:
-    assert parse_datetime(text) == iso
-
-
 ARTICLE = """<html><head><title>园区举办人才峰会_园区要闻_示例园区</title>
 <meta name="ArticleTitle" content="园区举办2024人才峰会">
 <meta name="PubDate" content="2024-06-01 09:30">
@@ -82,11 +57,11 @@ ARTICLE = """<html><head><title>园区举办人才峰会_园区要闻_示例园�
 def test_metadata_tags_win_and_hidden_print_copy_is_ignored() -> None:
     url = "http://www.sipac.gov.cn/szgyyq/yqyw/202406/t20240601_1.shtml"
     page = ARTICLE.format(canonical=url)
-    found = extract(page, url)
-    assert found.title == "园区举办2024人才峰会"
-    assert found.published_at == "2024-06-01T09:30:00+08:00"
-    assert found.source == "园区人才办"
-    assert found.body_blocks == [
+    found = extract_page(page, url)
+    assert found["title"] == "园区举办2024人才峰会"
+    assert found["published_at"] == "2024-06-01T09:30:00+08:00"
+    assert found["source"] == "园区人才办"
+    assert found["body"].split("\n") == [
         "6月1日，园区举办2024人才峰会，来自各地的三百余名人才代表参会。",
         "峰会发布了新一轮人才政策，涵盖安家补贴、项目资助和子女入学等方面。",
     ]
@@ -95,7 +70,7 @@ def test_metadata_tags_win_and_hidden_print_copy_is_ignored() -> None:
 def test_canonical_url_from_another_host_is_not_trusted() -> None:
     url = "http://www.twgxnews.com/news/2024/0601/1.html"
     page = ARTICLE.format(canonical="http://www.sipac.gov.cn/szgyyq/yqyw/202406/t20240601_1.shtml")
-    assert extract(page, url).canonical_url == url
+    assert extract_page(page, url)["canonical_url"] == url
 
 
 def test_density_fallback_finds_a_body_without_known_container() -> None:
@@ -109,10 +84,10 @@ def test_density_fallback_finds_a_body_without_known_container() -> None:
         f"<h1>营商环境持续优化</h1><div class='wrap'><div class='txt'>{paragraphs}</div></div>"
         "</body></html>"
     )
-    found = extract(page, "http://127.0.0.1/news/2024/0601/1.html")
-    assert found.title == "营商环境持续优化"
-    assert len(found.body_blocks) == 4
-    assert found.body_blocks[0].startswith("第0段")
+    found = extract_page(page, "http://127.0.0.1/news/2024/0601/1.html")
+    assert found["title"] == "营商环境持续优化"
+    assert len(found["body"].split("\n")) == 4
+    assert found["body"].startswith("第0段")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +103,7 @@ def test_density_fallback_finds_a_body_without_known_container() -> None:
 )
 def test_pages_without_an_article_raise_not_an_article(page: str) -> None:
     with pytest.raises(NotAnArticle):
-        extract(page, "http://www.sipac.gov.cn/x.shtml")
+        extract_page(page, "http://www.sipac.gov.cn/x.shtml")
 
 
 def test_generic_profile_record_keeps_the_page_site_name() -> None:
@@ -137,8 +112,8 @@ def test_generic_profile_record_keeps_the_page_site_name() -> None:
         "</head>", '<meta name="SiteName" content="示例园区管委会"></head>'
     )
     record = build_record(page, url, generic_profile(url))
-    assert record.site == "generic"
-    assert record.site_name == "示例园区管委会"
+    assert record["site"] == "generic"
+    assert record["site_name"] == "示例园区管委会"
 
 
 @pytest.mark.parametrize(
@@ -171,21 +146,6 @@ def test_site_name_is_taken_off_meta_titles(title: str, sites: list[str], clean:
     assert without_site_name(title, sites) == clean
 
 
-@pytest.mark.parametrize(
-    ("candidates", "chosen"),
-    [
-        (("2024-06-12", "2024-06-12T09:30:00+08:00"), "2024-06-12T09:30:00+08:00"),
-        (("2024-06-12", "2024-06-13T09:30:00+08:00"), "2024-06-12"),
-        ((None, "2024-06-12"), "2024-06-12"),
-        ((None, None), None),
-    ],
-)
-def test_most_precise_completes_a_date_with_its_time(
-    candidates: tuple[str | None, ...], chosen: str | None
-) -> None:
-    assert most_precise(*candidates) == chosen
-
-
 RELATED = """<html><head><title>t</title></head><body><h1>园区新建职工之家</h1>
 <div class="zw"><p>园区新建8个职工之家，覆盖企业职工三万余人，配备阅览室、健身房和母婴室。</p>
 <p>详见<a href="/a/1.html">职工之家名录</a>。</p>
@@ -197,11 +157,13 @@ RELATED = """<html><head><title>t</title></head><body><h1>园区新建职工之�
 
 
 def test_link_lists_attachments_and_page_images_stay_out_of_the_body() -> None:
-    found = extract(RELATED, "http://www.example.gov.cn/a/9.html")
-    assert found.body_blocks == [
+    found = extract_page(RELATED, "http://www.example.gov.cn/a/9.html")
+    assert found["body"].split("\n") == [
         "园区新建8个职工之家，覆盖企业职工三万余人，配备阅览室、健身房和母婴室。",
         "详见职工之家名录。",
         "相关链接：",
     ]
-    assert [image.url for image in found.images] == ["http://www.example.gov.cn/up/2024/photo.jpg"]
-    assert [a.name for a in found.attachments] == ["名录.xlsx"]
+    assert [image["url"] for image in found["images"]] == [
+        "http://www.example.gov.cn/up/2024/photo.jpg"
+    ]
+    assert [a["name"] for a in found["attachments"]] == ["名录.xlsx"]

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from crawler import listing
-from crawler.incremental import completed_walks
+from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD
+from crawler.extensions.crawlstate import completed_walks
 from crawler.sites import SITES
-from crawler.state import RunLock, article_key, lock_path_for
-from pipelines.dedup import DEFAULT_THRESHOLD
+from crawler.state.lock import RunLock, lock_path_for
+from crawler.urls import article_key
 from tests.conftest import REPO, CrawlResult, golden_records, read_records, run_crawl
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
@@ -206,7 +207,7 @@ def test_a_near_copy_of_an_article_of_an_earlier_run_is_a_duplicate(
     copies = [r for r in second.duplicates if r["url"] == NEW_ARTICLE]
     assert len(copies) == 1, second.duplicates
     assert copies[0]["duplicate_of"] == original["id"]
-    assert DEFAULT_THRESHOLD <= copies[0]["similarity"] < 1.0
+    assert PARKNEWS_DEDUP_THRESHOLD <= copies[0]["similarity"] < 1.0
     assert copies[0]["content_hash"] != original["content_hash"]
 
 
@@ -366,7 +367,7 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from crawler.state import RunLock\n"
+            "from crawler.state.lock import RunLock\n"
             f"RunLock({str(lock_path_for(state))!r}).acquire()\n"
             "print('held', flush=True)\n"
             "time.sleep(60)\n",

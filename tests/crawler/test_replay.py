@@ -10,7 +10,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.replay import DEMO_ARCHIVE, WarcIndex, archive_summary
+from crawler.middlewares.replay import DEMO_ARCHIVE, WarcIndex, archive_summary
 from tests.conftest import golden_differences, golden_records, run_crawl
 
 pytestmark = pytest.mark.crawl

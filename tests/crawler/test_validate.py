@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from crawler.offline import PageProcessor
 from crawler.urls import record_id
 from crawler.validate import Problem, validate_lines, validate_paths
+from tests.conftest import golden_records, page_file
 
 URL = "http://www.sipac.gov.cn/szgyyq/yqyw/202403/t20240315_1034521.shtml"
 
@@ -193,8 +195,6 @@ def test_validate_paths_prints_to_stdout_by_default(
 
 
 def test_the_output_of_a_real_extraction_is_valid(tmp_path: Path) -> None:
-    from crawler.offline import PageProcessor
-    from tests.conftest import golden_records, page_file
 
     expected = next(iter(golden_records().values()))
     record = PageProcessor().record(page_file(expected).read_bytes(), expected["url"])

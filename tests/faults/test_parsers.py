@@ -11,9 +11,10 @@ import pytest
 from lxml import etree
 from parsel import Selector
 
-from crawler import listing
-from crawler.extract import NotAnArticle, extract
+from crawler import listing, settings
+from crawler.extract import NotAnArticle
 from crawler.sites import SITES
+from tests.conftest import extract_page
 from tests.sitesrv import FAULT_HOST, FAULTS_DIR, RequestLog, serve
 
 DATAPROXY_DIR = FAULTS_DIR / "www.hhtz.gov.cn" / "_dataproxy"
@@ -86,8 +87,8 @@ def test_the_html_parser_expands_and_loads_no_declared_entity(
     text = Selector(text=page).xpath("string(//body)").get() or ""
     assert "root:" not in text
     assert "lollollol" not in text
-    found = extract(page, f"http://{FAULT_HOST}/news/202401/t20240101_119.shtml")
-    assert not any("root:" in block or "lollol" in block for block in found.body_blocks)
+    found = extract_page(page, f"http://{FAULT_HOST}/news/202401/t20240101_119.shtml")
+    assert not any("root:" in block or "lollol" in block for block in found["body"].split("\n"))
     assert log.requests() == []
 
 
@@ -102,12 +103,10 @@ def test_the_html_parser_expands_and_loads_no_declared_entity(
 )
 def test_a_binary_file_served_as_a_page_is_not_an_article(raw: bytes) -> None:
     with pytest.raises(NotAnArticle, match="binary"):
-        extract(raw.decode("latin-1"), "http://faults.test/news/202401/t20240101_1.shtml")
+        extract_page(raw.decode("latin-1"), "http://faults.test/news/202401/t20240101_1.shtml")
 
 
 def test_downloads_are_capped_in_size_time_and_retries() -> None:
-    from crawler import settings
-
     assert 0 < settings.DOWNLOAD_MAXSIZE <= 32 * 1024 * 1024
     assert 0 < settings.DOWNLOAD_WARNSIZE < settings.DOWNLOAD_MAXSIZE
     assert 0 < settings.DOWNLOAD_TIMEOUT <= 60
@@ -119,5 +118,5 @@ def test_a_deeply_nested_page_costs_little_cpu() -> None:
     page = (ENTITY_PAGE.parent / "t20240101_117.shtml").read_text("utf-8")
     started = time.process_time()
     with contextlib.suppress(NotAnArticle):
-        extract(page, f"http://{FAULT_HOST}/news/202401/t20240101_117.shtml")
+        extract_page(page, f"http://{FAULT_HOST}/news/202401/t20240101_117.shtml")
     assert time.process_time() - started < 1.0

@@ -11,17 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.boilerplate import (
-    CleanResult,
-    LiftedMetadata,
-    SiteTemplate,
-    clean_blocks,
-    drop_boilerplate_lines,
-    drop_title,
-    is_boilerplate_line,
-    lift_metadata,
-    parse_bare_date,
-)
+from crawler.state.store import StateStore
+from pipelines.boilerplate import CleanBodyPipeline, CleanResult, clean_blocks
+from pipelines.boilerplate.lines import drop_boilerplate_lines, is_boilerplate_line
+from pipelines.boilerplate.metadata import LiftedMetadata, drop_title, lift_metadata
+from pipelines.boilerplate.template import SiteTemplate
 
 BLOCK_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "blocks"
 
@@ -366,28 +360,6 @@ def test_signature_date_does_not_override_meta_line() -> None:
     assert metadata.signature_date == "2024-03-15"
 
 
-@pytest.mark.parametrize(
-    ("line", "iso"),
-    [
-        ("2024年3月15日", "2024-03-15"),
-        ("2024年03月15日", "2024-03-15"),
-        ("二〇二四年三月十五日", "2024-03-15"),
-        ("二〇二四年十二月三十一日", "2024-12-31"),
-        ("（2024-03-15）", "2024-03-15"),
-        ("2024.3.15", "2024-03-15"),
-        ("2024-03-15 17:57", "2024-03-15T17:57:00+08:00"),
-        ("2024年2月30日", None),
-        ("2024年3月15日，园区召开会议。", None),
-        ("3月15日", None),
-        ("1800年1月1日", None),
-        ("二〇二四年一二月五日", None),
-        ("二〇二四年三月二十十日", None),
-    ],
-)
-def test_parse_bare_date(line: str, iso: str | None) -> None:
-    assert parse_bare_date(line) == iso
-
-
 def test_captions_are_lifted_anywhere() -> None:
     body, metadata = lift_metadata([P1, "图为签约现场。", P2, "▲园区夜景", P3])
     assert body == [P1, P2, P3]
@@ -512,6 +484,27 @@ def test_site_template_prunes_one_page_keys() -> None:
 def test_site_template_rejects_malformed_state(state: Any) -> None:
     with pytest.raises(ValueError, match="afresh"):
         SiteTemplate.from_dict(state)
+
+
+def test_the_pipeline_keeps_its_template_counts_in_the_crawl_state(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with StateStore(tmp_path / "state.sqlite3") as store:
+        learning = CleanBodyPipeline()
+        learning.state_opened(store)
+        assert learning.template is not None
+        for number in range(1, 11):
+            learning.template.observe(SITE, synthetic_page(number))
+        learning.close_spider()
+        store.save_templates({"www.broken.gov.cn": {"pages": 2, "counts": {"ab": 3}}})
+
+        next_run = CleanBodyPipeline()
+        next_run.state_opened(store)
+    assert next_run.template is not None
+    assert next_run.template.pages(SITE) == 10
+    assert next_run.template.is_template(SITE, FOOTER[0])
+    assert next_run.template.pages("www.broken.gov.cn") == 0
+    assert "'www.broken.gov.cn'" in caplog.text and "DELETE FROM template_counts" in caplog.text
 
 
 @pytest.mark.parametrize(

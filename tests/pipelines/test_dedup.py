@@ -1,8 +1,9 @@
-"""Tests of pipelines.dedup and pipelines.minhash: invariant text, hashes, signatures, the LSH
+"""Tests of pipelines.dedup and crawler.text.minhash: invariant text, hashes, signatures, the LSH
 index and `classify`."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import statistics
@@ -14,24 +15,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from crawler.incremental import CrawlState
-from crawler.state import StateStore
-from pipelines.dedup import (
-    DEFAULT_THRESHOLD,
-    MIN_BODY_CHARS,
-    DedupPipeline,
-    NearDuplicateIndex,
-    PendingLookup,
-    Verdict,
-    classify,
-    comparison_text,
-    content_hash,
-    invariant_text,
-)
-from pipelines.minhash import (
+from crawler import signals as parknews_signals
+from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD as DEFAULT_THRESHOLD
+from crawler.extensions.crawlstate import CrawlState
+from crawler.feeds import TrackingJsonLinesExporter
+from crawler.state.store import StateStore
+from crawler.text.minhash import (
     SIGNATURE_BYTES,
     SIGNATURE_SCHEME,
     _weight,
@@ -42,7 +35,11 @@ from pipelines.minhash import (
     signature,
     similarity,
 )
-from pipelines.normalise import ScriptConverter
+from pipelines.dedup import DedupPipeline
+from pipelines.dedup.index import NearDuplicateIndex
+from pipelines.dedup.text import comparison_text, content_hash, invariant_text
+from pipelines.dedup.verdict import MIN_BODY_CHARS, PendingLookup, Verdict, classify
+from pipelines.normalise.script import ScriptConverter
 
 PAIRS_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "pairs.jsonl"
 
@@ -612,7 +609,7 @@ class PipelineRun:
         self.folder = tmp_path
         self.crawler = get_crawler(
             settings_dict={
-                "EXTENSIONS": {"crawler.incremental.CrawlState": 0},
+                "EXTENSIONS": {"crawler.extensions.crawlstate.CrawlState": 0},
                 "PARKNEWS_STATE_PATH": str(tmp_path / "state.sqlite3"),
                 "PARKNEWS_OUTPUT_DIR": str(tmp_path / "output"),
                 **settings,
@@ -620,6 +617,7 @@ class PipelineRun:
         )
         self.state = self.crawler.get_extension(CrawlState)
         self.pipeline = DedupPipeline.from_crawler(self.crawler)
+        self.crawler.signals.send_catch_log(signals.spider_opened, spider=None)
         self.batches = 0
 
     def process(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -629,14 +627,21 @@ class PipelineRun:
     def commit(self, records: list[dict[str, Any]]) -> None:
         assert self.state is not None
         self.batches += 1
-        path = self.folder / f"batch{self.batches}.jsonl"
-        path.write_text("".join(json.dumps({"url": r["url"]}) + "\n" for r in records), "utf-8")
-        storage = SimpleNamespace(final_path=str(path), stored=True)
-        self.state.feed_slot_closed(SimpleNamespace(storage=storage, uri=str(path)))  # type: ignore[arg-type]
+        exporter = TrackingJsonLinesExporter(io.BytesIO())
+        exporter.start_exporting()
+        for record in records:
+            exporter.export_item(record)
+        exporter.finish_exporting()
+        slot = SimpleNamespace(
+            storage=SimpleNamespace(stored=True),
+            exporter=exporter,
+            uri=str(self.folder / f"batch{self.batches}.jsonl"),
+            format="jsonlines",
+        )
+        self.crawler.signals.send_catch_log(signals.feed_slot_closed, slot=slot)
 
     def close(self) -> None:
-        if self.state is not None:
-            self.state.engine_stopped()
+        self.crawler.signals.send_catch_log(parknews_signals.run_judged, report={}, exit_status=0)
 
 
 def test_pipeline_index_holds_only_uncommitted_records(tmp_path: Path) -> None:

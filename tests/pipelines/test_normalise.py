@@ -11,16 +11,14 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 
-from pipelines.normalise import (
-    NormalisePipeline,
-    ScriptConverter,
+from pipelines.normalise import NormalisePipeline, normalise_record
+from pipelines.normalise.pinyin import (
     count_pinyin_annotations,
-    detect_script,
     is_pinyin_syllable,
-    normalise_record,
-    normalise_unicode,
     strip_pinyin_annotations,
 )
+from pipelines.normalise.script import ScriptConverter, detect_script
+from pipelines.normalise.unicode import normalise_unicode
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "encoding"
 MIRROR_TEXT = (FIXTURES / "binjiang-mirror.txt").read_text("utf-8")

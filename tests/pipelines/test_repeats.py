@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipelines.blocktext import repeat_key
 from pipelines.repeats import (
     LONG_BLOCK_CHARS,
     MIN_RUN_CHARS,
@@ -13,7 +14,6 @@ from pipelines.repeats import (
     drop_template_widgets,
     is_related_heading,
     is_widget_placeholder,
-    repeat_key,
 )
 
 P1 = "3月15日上午，园区召开党工委政法工作会议，研究部署今后一个时期政法和基层社会治理工作任务。"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from pipelines.boilerplate import is_caption
+from pipelines.boilerplate.metadata import is_caption
 
 
 def gb2312_level1() -> str:

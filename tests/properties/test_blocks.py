@@ -6,8 +6,9 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from pipelines.blocktext import repeat_key
 from pipelines.boilerplate import clean_blocks
-from pipelines.repeats import drop_repeated_blocks, repeat_key
+from pipelines.repeats import drop_repeated_blocks
 from tests.properties.strategies import messy_text, noise_block, paragraph, prose
 
 blocks = st.lists(st.one_of(messy_text, st.text(max_size=30)), max_size=12)

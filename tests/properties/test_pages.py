@@ -1,4 +1,4 @@
-"""Properties of page decoding and extraction (crawler/encoding.py, crawler/extract.py, and the
+"""Properties of page decoding and extraction (crawler/decode.py, crawler/extract/, and the
 whole page-to-record path): any bytes decode, any text extracts or is "not an article", and a
 page whose article has paragraphs gives a record with those paragraphs."""
 
@@ -11,9 +11,10 @@ from functools import cache
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from crawler.encoding import decode_page
-from crawler.extract import NotAnArticle, extract
+from crawler.decode import decode_page
+from crawler.extract import NotAnArticle
 from crawler.offline import PageProcessor
+from tests.conftest import extract_page
 from tests.properties.strategies import CJK_PUNCTUATION, HANZI, clause, paragraph, prose
 
 URL = "http://faults.test/news/202401/t20240101_1.shtml"
@@ -127,11 +128,11 @@ html_soup = st.lists(st.one_of(fragments, paragraph, st.text(max_size=12)), max_
 @given(st.one_of(st.text(max_size=300), html_soup))
 def test_extract_raises_nothing_but_not_an_article(text: str) -> None:
     try:
-        found = extract(text, URL)
+        found = extract_page(text, URL)
     except NotAnArticle:
         return
-    assert found.title
-    assert found.body_blocks
+    assert found["title"]
+    assert found["body"]
 
 
 @settings(max_examples=100)
@@ -144,7 +145,7 @@ def test_extract_raises_nothing_but_not_an_article(text: str) -> None:
 )
 def test_extract_survives_a_placeholder_url(text: str) -> None:
     with contextlib.suppress(NotAnArticle):
-        extract(text, URL)
+        extract_page(text, URL)
 
 
 @cache

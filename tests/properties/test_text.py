@@ -8,12 +8,10 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.normalise import (
-    ScriptConverter,
-    normalise_record,
-    normalise_unicode,
-    strip_pinyin_annotations,
-)
+from pipelines.normalise import normalise_record
+from pipelines.normalise.pinyin import strip_pinyin_annotations
+from pipelines.normalise.script import ScriptConverter
+from pipelines.normalise.unicode import normalise_unicode
 from tests.properties.strategies import CJK_PUNCTUATION, HANZI, TRICKY, messy_text, paragraph
 
 CONVERTER = ScriptConverter()

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.encoding import (
-    CharsetRepairMiddleware,
+from crawler.decode import (
     decode_page,
     redecode_reasons,
     repair_gbk_mojibake,
     repair_latin1_mojibake,
 )
+from crawler.middlewares.charset import CharsetRepairMiddleware
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "encoding"
 BUILD = FIXTURES / "_build.py"

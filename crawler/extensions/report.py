@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -18,7 +19,10 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
+from crawler import signals as parknews_signals
+from crawler.default_settings import parknews_settings
 from crawler.feeds import PARTIAL_SUFFIX, put_in_place
+from crawler.sites import SiteProfile
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +48,17 @@ class ExitStatus(IntEnum):
 class Thresholds:
     """When a site counts as failed (settings PARKNEWS_RUN_*)."""
 
-    max_error_share: float = 0.1
-    min_errors: int = 3
-    min_field_coverage: float = 0.9
+    max_error_share: float
+    min_errors: int
+    min_field_coverage: float
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Thresholds:
+        configured = parknews_settings(settings)
         return cls(
-            max_error_share=settings.getfloat("PARKNEWS_RUN_MAX_ERROR_SHARE", 0.1),
-            min_errors=settings.getint("PARKNEWS_RUN_MIN_ERRORS", 3),
-            min_field_coverage=settings.getfloat("PARKNEWS_RUN_MIN_FIELD_COVERAGE", 0.9),
+            max_error_share=configured.getfloat("PARKNEWS_RUN_MAX_ERROR_SHARE"),
+            min_errors=configured.getint("PARKNEWS_RUN_MIN_ERRORS"),
+            min_field_coverage=configured.getfloat("PARKNEWS_RUN_MIN_FIELD_COVERAGE"),
         )
 
 
@@ -151,31 +156,42 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 class RunReport:
-    """Extension: gathers per-site figures during the crawl and, when it closes, writes
-    `<PARKNEWS_OUTPUT_DIR>/runs/<run>.json`, logs the summary table and sets the stat
-    `parknews/exit_status` that `scrapy crawl` turns into its exit status."""
+    """Extension: gathers per-site figures during the crawl and, once the engine has stopped
+    (the feeds are stored by then, so a failed output counts), judges the run: it writes
+    `<PARKNEWS_OUTPUT_DIR>/runs/<run>.json`, logs the summary table, sets the stat
+    `parknews/exit_status` and announces the verdict with the signal `run_judged`.
+
+    It listens to the project's signals (`crawl_planned`, `list_page_read`, `failure`,
+    `output_failed`) and to Scrapy's `response_received` and `item_scraped`.
+    """
 
     def __init__(self, crawler: Crawler, output_dir: Path, thresholds: Thresholds) -> None:
         self.crawler = crawler
         self.output_dir = output_dir
         self.thresholds = thresholds
+        self.profiles: Mapping[str, SiteProfile] = {}
+        self.run_id: str | None = None
         self.sites: dict[str, SiteRun] = defaultdict(SiteRun)
         self.run_errors: list[str] = []
+        self.output_failed = False
         self.started = time.time()
-        self.finish_reason = "unknown"
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReport:
-        settings = crawler.settings
+        settings = parknews_settings(crawler.settings)
         extension = cls(
             crawler,
-            Path(settings.get("PARKNEWS_OUTPUT_DIR", "output")),
-            Thresholds.from_settings(settings),
+            Path(settings.get("PARKNEWS_OUTPUT_DIR")),
+            Thresholds.from_settings(crawler.settings),
         )
-        crawler.signals.connect(extension.response_received, signals.response_received)
-        crawler.signals.connect(extension.item_scraped, signals.item_scraped)
-        crawler.signals.connect(extension.spider_closed, signals.spider_closed)
-        crawler.signals.connect(extension.engine_stopped, signals.engine_stopped)
+        connect = crawler.signals.connect
+        connect(extension.crawl_planned, signal=parknews_signals.crawl_planned)
+        connect(extension.list_page, signal=parknews_signals.list_page_read)
+        connect(extension.failure, signal=parknews_signals.failure)
+        connect(extension.output_failure, signal=parknews_signals.output_failed)
+        connect(extension.response_received, signal=signals.response_received)
+        connect(extension.item_scraped, signal=signals.item_scraped)
+        connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
 
     @property
@@ -183,11 +199,14 @@ class RunReport:
         assert self.crawler.stats is not None
         return self.crawler.stats
 
+    def crawl_planned(self, profiles: Mapping[str, SiteProfile], run_id: str) -> None:
+        """The sites of the run: every one of them appears in the report."""
+        self.profiles = profiles
+        self.run_id = run_id
+
     def site_of(self, url: str) -> str | None:
         """The key of the crawled site that owns `url`."""
-        spider = self.crawler.spider
-        profiles = getattr(spider, "profiles", {})
-        return next((str(key) for key, p in profiles.items() if p.owns_url(url)), None)
+        return next((key for key, p in self.profiles.items() if p.owns_url(url)), None)
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         key = self.site_of(request.url)
@@ -217,15 +236,15 @@ class RunReport:
                 site.coverage[name] += 1
 
     def list_page(self, site: str, entries: int) -> None:
-        """Called by the spider for each list page read and the article links it held."""
+        """A list page read, and the article links it held."""
         self.sites[site].list_pages += 1
         self.sites[site].list_entries += entries
 
     def failure(
         self, site: str | None, url: str, kind: str, detail: str = "", unanswered: bool = False
     ) -> None:
-        """Called by the spider for each failed request or unusable page; `unanswered` when no
-        response came back at all (timeout, reset, DNS), so the request is counted here."""
+        """A failed request or unusable page; `unanswered` when no response came back at all
+        (timeout, reset, DNS), so the request is counted here."""
         if unanswered and site is not None:
             self.count_request(site)
         entry = {"url": url, "kind": kind}
@@ -237,25 +256,27 @@ class RunReport:
             self.sites[site].errors.append(entry)
 
     def output_failure(self, message: str) -> None:
-        """Called when records could not be written or committed: the run must not pass."""
+        """Records could not be written or committed: the run must not pass."""
         self.run_errors.append(message)
-        self.stats.set_value("parknews/output_failed", True)
+        self.output_failed = True
 
     def report(self, reason: str) -> dict[str, Any]:
         """The report as written to the run file."""
-        spider = self.crawler.spider
-        for key in getattr(spider, "profiles", {}):
+        for key in self.profiles:
             self.sites[key]  # every crawled site appears, even one that never answered
         sites = {key: site_summary(run, self.thresholds) for key, run in sorted(self.sites.items())}
         status = ExitStatus.OK
         if any(site["problems"] for site in sites.values()):
             status = ExitStatus.SITE_FAILED
-        if self.stats.get_value("parknews/output_failed") or self.stats.get_value(
-            "feedexport/failed_count/AtomicFileFeedStorage"
-        ):
+        feed_failures = any(
+            value
+            for name, value in self.stats.get_stats().items()
+            if name.startswith("feedexport/failed_count/")
+        )
+        if self.output_failed or feed_failures:
             status = ExitStatus.OUTPUT
         return {
-            "run_id": getattr(spider, "run_id", None),
+            "run_id": self.run_id,
             "finish_reason": reason,
             "duration_seconds": round(time.time() - self.started, 3),
             "exit_status": int(status),
@@ -263,20 +284,21 @@ class RunReport:
             "run_errors": self.run_errors,
         }
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.finish_reason = reason
-
     def engine_stopped(self) -> None:
-        """Runs after the feeds are stored, so a failed output counts in the verdict."""
-        report = self.report(self.finish_reason)
-        self.stats.set_value("parknews/exit_status", report["exit_status"])
+        """Judge the run, write and log the report, and announce the verdict."""
+        # Scrapy's core stats hold why the spider closed ("finished", "shutdown", …).
+        report = self.report(str(self.stats.get_value("finish_reason", "unknown")))
         path = self.output_dir / "runs" / f"{report['run_id']}.json"
         try:
             write_atomically(path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         except OSError as exc:
             logger.error("Cannot write the run report %s: %s", path, exc.strerror)
-            self.stats.set_value("parknews/exit_status", int(ExitStatus.OUTPUT))
+            report["exit_status"] = int(ExitStatus.OUTPUT)
         logger.info("Run summary (%s):\n%s", path, summary_table(report["sites"]))
         for key, site in report["sites"].items():
             for problem in site["problems"]:
                 logger.error("Site %s failed: %s", key, problem)
+        self.stats.set_value("parknews/exit_status", report["exit_status"])
+        self.crawler.signals.send_catch_log(
+            parknews_signals.run_judged, report=report, exit_status=report["exit_status"]
+        )

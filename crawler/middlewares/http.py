@@ -1,6 +1,6 @@
 """HTTP behaviour a crawler of fragile government sites needs beyond Scrapy's defaults: no
 request ever leaves the allowed domains, redirects that go nowhere are reported, retries back
-off and honour Retry-After, and a reset connection is retried by the retry policy alone."""
+off and honour Retry-After."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 from scrapy import Request, Spider
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -17,6 +16,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.url import url_is_from_any_domain
 
+from crawler.default_settings import parknews_settings
 from crawler.urls import safe_urljoin
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler.settings)
         self.crawler = crawler
-        self.base_delay = crawler.settings.getfloat("PARKNEWS_RETRY_BASE_DELAY", 1.0)
-        self.max_delay = crawler.settings.getfloat("PARKNEWS_RETRY_MAX_DELAY", 60.0)
+        settings = parknews_settings(crawler.settings)
+        self.base_delay = settings.getfloat("PARKNEWS_RETRY_BASE_DELAY")
+        self.max_delay = settings.getfloat("PARKNEWS_RETRY_MAX_DELAY")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
@@ -104,13 +105,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if isinstance(result, Request):
             await asyncio.sleep(self.delay(request, None))
         return result
-
-
-class NoSilentResendDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler with the connection pool's automatic resend turned off: a GET
-    that failed on a reused connection is retried by the retry policy alone, so a resetting
-    page costs RETRY_TIMES + 1 requests, not twice that."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
-        self._pool.retryAutomatically = False

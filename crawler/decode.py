@@ -8,23 +8,20 @@ to the other declaration, then to charset-normalizer; certain mojibake (UTF-8 re
 Latin-1 or as GBK and saved again) is undone. Nothing raises on web input and nothing is
 dropped: characters that cannot be decoded stay as U+FFFD and are counted.
 
-`CharsetRepairMiddleware` is the downloader middleware that applies it to responses whose
-text Scrapy decoded badly.
+`crawler.middlewares.charset.CharsetRepairMiddleware` applies it to responses whose text
+Scrapy decoded badly.
 """
 
 from __future__ import annotations
 
 import codecs
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from charset_normalizer import from_bytes
-from scrapy.exceptions import NotConfigured
-from scrapy.http import HtmlResponse
 from w3lib.encoding import (
     html_body_declared_encoding,
     http_content_type_encoding,
@@ -32,13 +29,6 @@ from w3lib.encoding import (
     resolve_encoding,
     to_unicode,
 )
-
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-    from scrapy.http import Request, Response
-    from scrapy.statscollectors import StatsCollector
-
-logger = logging.getLogger(__name__)
 
 Declared = Literal["bom", "header", "meta", "none"]
 
@@ -424,64 +414,3 @@ def redecode_reasons(text: str, body: bytes, content_type: str | None) -> list[s
     if repair_latin1_mojibake(text)[1] or repair_gbk_mojibake(text)[1]:
         reasons.append("mojibake")
     return reasons
-
-
-class CharsetRepairMiddleware:
-    """Re-decodes HTML responses that Scrapy decoded badly, with `decode_page`.
-
-    A response whose text holds U+FFFD or private-use characters, whose header and meta
-    charsets disagree, whose legacy declaration sits on a UTF-8 body or whose text shows
-    mojibake is decoded again; when that changes the text, the response is replaced by one
-    whose body is that text in UTF-8 (encoding "utf-8"; the meta tag in the body is left
-    as it was, so read `response.text`, not the raw body). Must run after
-    HttpCompressionMiddleware (order below 590).
-
-    Setting: ``PARKNEWS_CHARSET_REPAIR_ENABLED`` (default True).
-    Stats: ``parknews/charset/checked``, ``.../reason/<reason>``, ``.../redecoded``,
-    ``.../lossy`` (pages still holding U+FFFD) and ``.../replacement_chars``.
-    """
-
-    def __init__(self, stats: StatsCollector | None = None) -> None:
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CharsetRepairMiddleware:
-        if not crawler.settings.getbool("PARKNEWS_CHARSET_REPAIR_ENABLED", True):
-            raise NotConfigured("PARKNEWS_CHARSET_REPAIR_ENABLED is off")
-        return cls(crawler.stats)
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        if not isinstance(response, HtmlResponse):
-            return response
-        self._inc("checked")
-        content_type = response.headers.get(b"Content-Type")
-        header = content_type.decode("latin-1") if content_type else None
-        reasons = redecode_reasons(response.text, response.body, header)
-        if not reasons:
-            return response
-        for reason in reasons:
-            self._inc(f"reason/{reason}")
-        page = decode_page(response.body, header)
-        if page.replacement_chars:
-            self._inc("lossy")
-            self._inc("replacement_chars", page.replacement_chars)
-            logger.warning(
-                "%d undecodable characters in %s (%s)",
-                page.replacement_chars,
-                response.url,
-                page.encoding,
-            )
-        if page.text == response.text:
-            return response
-        self._inc("redecoded")
-        logger.info(
-            "Re-decoded %s as %s: %s",
-            response.url,
-            page.encoding,
-            "; ".join(page.repaired) or ", ".join(reasons),
-        )
-        return response.replace(body=page.text.encode(_UTF8), encoding=_UTF8)
-
-    def _inc(self, name: str, count: int = 1) -> None:
-        if self.stats is not None:
-            self.stats.inc_value(f"parknews/charset/{name}", count)

@@ -4,9 +4,9 @@ A text is compared as the set of its SHINGLE_CHARS-character shingles in which a
 holding a digit counts DIGIT_WEIGHT times (weighted Jaccard similarity). `signature` estimates
 it with one-permutation MinHash and densification: SIGNATURE_SIZE 16-bit minimums after a
 scheme byte. `band_keys` cuts a signature into BANDS bands of BAND_ROWS values, the keys under
-which both `pipelines.dedup.NearDuplicateIndex` and the state store (`crawler.state`) file it,
-and `rank` scores candidates found by their bands. Pure functions, no state: the state store
-imports this module, and `pipelines.dedup` builds on it.
+which both `pipelines.dedup.index.NearDuplicateIndex` and the state store (`crawler.state`)
+file it, and `rank` scores candidates found by their bands. Pure functions, no state: the
+state store imports this module, and `pipelines.dedup` builds on it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ _LANE_LOW_BITS = int.from_bytes(b"\x01\x00" * SIGNATURE_SIZE, "little")
 
 if SIGNATURE_SIZE & _BIN_MASK or SIGNATURE_SIZE % BAND_ROWS or not 1 <= DIGIT_WEIGHT <= 16:
     raise ValueError(
-        "pipelines.minhash: SIGNATURE_SIZE must be a power of two divisible by BAND_ROWS "
+        "crawler.text.minhash: SIGNATURE_SIZE must be a power of two divisible by BAND_ROWS "
         "and DIGIT_WEIGHT 1 to 16"
     )
 

@@ -10,10 +10,12 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
@@ -23,7 +25,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-DEMO_ARCHIVE = Path(__file__).with_name("demo.warc.gz")
+from crawler.default_settings import parknews_settings
+
+DEMO_ARCHIVE = Path(__file__).parent.parent / "data" / "demo.warc.gz"
+"""The demo archive: the fixture sites as `-a replay=demo` crawls them."""
 logger = logging.getLogger(__name__)
 
 
@@ -118,7 +123,7 @@ class ReplayMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
-        path = crawler.settings.get("PARKNEWS_REPLAY_ARCHIVE")
+        path = parknews_settings(crawler.settings).get("PARKNEWS_REPLAY_ARCHIVE")
         if not path:
             raise NotConfigured  # no message: Scrapy would log an unset option as a warning
         assert crawler.stats is not None
@@ -158,12 +163,10 @@ class RecordMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordMiddleware:
-        path = crawler.settings.get("PARKNEWS_RECORD_ARCHIVE")
+        path = parknews_settings(crawler.settings).get("PARKNEWS_RECORD_ARCHIVE")
         if not path:
             raise NotConfigured
         middleware = cls(Path(path))
-        from scrapy import signals
-
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         return middleware
 
@@ -217,16 +220,12 @@ def header_pairs(headers: Headers) -> list[tuple[str, str]]:
 
 def request_target(url: str) -> str:
     """The path and query of a URL, as an HTTP request line names it."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def http_reason(status: int) -> str:
     """The standard reason phrase of a status code."""
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -1,0 +1,81 @@
+"""The arguments of `scrapy crawl parknews -a NAME=VALUE`, checked before anything starts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from crawler.middlewares.replay import DEMO_ARCHIVE
+from crawler.sites import SITES, ProfileError, SiteProfile, generic_profile
+
+SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
+
+
+class ArgumentError(ValueError):
+    """A spider argument that cannot be used; the message is one line listing valid values."""
+
+
+@dataclass(frozen=True)
+class CrawlPlan:
+    """The spider arguments, parsed and checked."""
+
+    profiles: tuple[SiteProfile, ...]
+    since: date | None
+    max_pages: int | None
+    replay: Path | None
+    full: bool = False
+
+
+def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
+    """Check `-a` arguments; ArgumentError with a one-line message for any bad one."""
+    unknown = sorted(set(arguments) - SPIDER_ARGUMENTS)
+    if unknown:
+        raise ArgumentError(
+            f"unknown argument {unknown[0]!r}; "
+            f"valid arguments: {', '.join(sorted(SPIDER_ARGUMENTS))}"
+        )
+    start_url = arguments.get("start_url")
+    if start_url:
+        if arguments.get("sites"):
+            raise ArgumentError("use either sites=… or start_url=…, not both")
+        try:
+            profiles: tuple[SiteProfile, ...] = (generic_profile(str(start_url)),)
+        except ProfileError as exc:
+            raise ArgumentError(str(exc)) from exc
+    else:
+        raw = str(arguments.get("sites") or "")
+        keys = [k.strip() for k in raw.split(",") if k.strip()] if raw else list(SITES)
+        try:
+            profiles = tuple(SITES.select(keys))
+        except ProfileError as exc:
+            raise ArgumentError(str(exc)) from exc
+    since = None
+    if arguments.get("since"):
+        try:
+            since = date.fromisoformat(str(arguments["since"]))
+        except ValueError as exc:
+            raise ArgumentError(
+                f"since must be a date as YYYY-MM-DD, got {arguments['since']!r}"
+            ) from exc
+    max_pages = None
+    if arguments.get("max_pages") not in (None, ""):
+        text = str(arguments["max_pages"])
+        if not re.fullmatch(r"[1-9]\d*", text):
+            raise ArgumentError(f"max_pages must be a whole number of at least 1, got {text!r}")
+        max_pages = int(text)
+    replay = None
+    if arguments.get("replay"):
+        value = str(arguments["replay"])
+        replay = DEMO_ARCHIVE if value == "demo" else Path(value).expanduser()
+        if not replay.is_file():
+            raise ArgumentError(
+                f"replay must be 'demo' or the path of a WARC file; {str(replay)!r} is not a file"
+            )
+    full_text = str(arguments.get("full") or "0").strip().lower()
+    if full_text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ArgumentError(f"full must be 1 or 0, got {arguments['full']!r}")
+    full = full_text in ("1", "true", "yes")
+    return CrawlPlan(profiles=profiles, since=since, max_pages=max_pages, replay=replay, full=full)

@@ -1,0 +1,179 @@
+"""The one extractor for Chinese government CMS article pages: HTML in, the article record out.
+
+Order of evidence: the page's own metadata (the national government-site meta tags, OpenGraph,
+`<title>`), then its structure (title heading, the "时间: … 来源: …" meta line, the content
+container), then text density when no known container holds the article. The modules:
+`tree` (parsing, visibility), `container` (which element holds the article), `blocks` (its
+paragraphs, images, attachments), `title` and `metaline` (the fields around it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from parsel import Selector
+
+from crawler.cms import url_date
+from crawler.extract.blocks import BlockWalker, following_attachments, page_lines
+from crawler.extract.container import MIN_BODY_CHARS, choose_container
+from crawler.extract.metaline import (
+    find_breadcrumb_section,
+    find_editor_line,
+    find_meta_line,
+    join_names,
+    merge_meta_lines,
+    personal_author,
+    real_value,
+    split_inner_meta_lines,
+)
+from crawler.extract.title import find_title
+from crawler.extract.tree import first_value, mark_hidden, page_metas, parse_html
+from crawler.items import SCHEMA_VERSION, ArticleRecord
+from crawler.sites import GENERIC_KEY, SiteProfile
+from crawler.text.dates import find_datetime, most_precise, utc_now
+from crawler.urls import canonical_url, record_id, safe_urljoin, same_host
+
+BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
+
+
+# Pages wrapped in thousands of bare <div>s (a broken template loop) would exceed the parser's
+# depth limit and Python's recursion limit; runs this long are collapsed to one.
+BARE_DIV_RUN = 64
+
+
+BARE_DIV_OPENINGS = re.compile(rf"(?:<div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+
+
+BARE_DIV_CLOSINGS = re.compile(rf"(?:</div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+
+
+class NotAnArticle(Exception):
+    """The page holds no article; the message says what was missing, for one log line."""
+
+
+CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
+
+
+TIME_DATETIME = etree.XPath("//time/@datetime")
+
+
+def find_canonical(root: etree._Element, metas: dict[str, str], url: str) -> str:
+    """rel=canonical, the `Url` meta or og:url when they stay on the page's host, else `url`."""
+    candidates = [
+        first_value(root, CANONICAL_LINK),
+        metas.get("url", ""),
+        metas.get("og:url", ""),
+    ]
+    for candidate in candidates:
+        absolute = safe_urljoin(url, candidate) if candidate.strip() else None
+        if absolute and absolute.startswith(("http://", "https://")) and same_host(absolute, url):
+            return canonical_url(absolute)
+    return canonical_url(url)
+
+
+def build_record(
+    html: str,
+    url: str,
+    profile: SiteProfile,
+    *,
+    fetched_at: str | None = None,
+    section_hint: str | None = None,
+    date_hint: str | None = None,
+) -> ArticleRecord:
+    """The record of one article page of `profile`'s site, as the spider yields it (before the
+    item pipelines); NotAnArticle, with the reason, when the page holds no article.
+
+    `section_hint` and `date_hint` are what the list page said of the article, used when the
+    page itself does not say; `fetched_at` defaults to now.
+    """
+    if not html.strip():
+        raise NotAnArticle("the page is empty")
+    start = html[:4096]
+    if "\x00" in start or start.lstrip().startswith(BINARY_MAGIC):
+        raise NotAnArticle("the content is binary (a file served as a page), not HTML")
+    source = html.lower()
+    if source.count("<div") >= BARE_DIV_RUN or source.count("</div") >= BARE_DIV_RUN:
+        html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
+        source = html.lower()
+    try:
+        record = record_of_tree(parse_html(html), source, url, profile)
+    except RecursionError:
+        raise NotAnArticle("the page is nested too deeply to read") from None
+    record["section"] = record["section"] or section_hint or None
+    record["published_at"] = record["published_at"] or url_date(url) or date_hint
+    record["fetched_at"] = fetched_at or utc_now()
+    return record
+
+
+def record_of_tree(
+    root: etree._Element, source: str, url: str, profile: SiteProfile
+) -> ArticleRecord:
+    """`build_record` on the parsed page (`source` is the page lower-cased, its runs of bare
+    wrappers collapsed); the fields a list page or the clock supply are left empty."""
+    if not isinstance(root, etree._Element):
+        raise NotAnArticle("the page is not HTML")
+    selectors = profile.selectors
+    mark_hidden(root)
+    metas = page_metas(root)
+    content = choose_container(selectors.body, root, source)
+    if content is None:
+        raise NotAnArticle("no article body found (no known content container, no dense text)")
+    walker = BlockWalker(url, skip_furniture=True)
+    walker.walk(content)
+    blocks, images, attachments = walker.result()
+    if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
+        raise NotAnArticle("the content container holds no article text")
+    title = find_title(root, metas, selectors.title, source)
+    if not title:
+        raise NotAnArticle("no title found")
+    blocks, inner_meta = split_inner_meta_lines(blocks, title)
+    if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
+        raise NotAnArticle("the content container holds no article text")
+    head, tail = page_lines(root, content, url)
+    attachments = attachments + [
+        a for a in following_attachments(content, url) if a not in attachments
+    ]
+    meta_line = merge_meta_lines(find_meta_line(head), inner_meta)
+    override_date = None
+    if selectors.published_at:
+        found = Selector(root=root, base_url=url).css(selectors.published_at).getall()
+        override_date = find_datetime(" ".join(found))
+    canonical = find_canonical(root, metas, url)
+    body = "\n".join(blocks)
+    return ArticleRecord(
+        id=record_id(canonical),
+        url=url,
+        canonical_url=canonical,
+        site=profile.key,
+        site_name=(
+            profile.name if profile.key != GENERIC_KEY else metas.get("sitename") or profile.name
+        ),
+        section=metas.get("columnname") or find_breadcrumb_section(head),
+        title=title,
+        published_at=most_precise(
+            override_date,
+            find_datetime(metas.get("pubdate", "")),
+            find_datetime(metas.get("article:published_time", "")),
+            meta_line.published_at,
+            find_datetime(first_value(root, TIME_DATETIME)),
+        ),
+        source=real_value(metas.get("contentsource")) or real_value(meta_line.source),
+        author=join_names(
+            personal_author(metas.get("author"), metas.get("sitename"), metas.get("contentsource"))
+        )
+        or real_value(meta_line.author),
+        editor=find_editor_line(tail),
+        photographer=meta_line.photographer,
+        body=body,
+        images=images,
+        attachments=attachments,
+        language=language_of(body),
+        fetched_at="",
+        schema_version=SCHEMA_VERSION,
+    )
+
+
+def language_of(text: str) -> str:
+    """ "zh" when the text holds Han characters, "und" otherwise."""
+    return "zh" if re.search(r"[\u4e00-\u9fff\u3400-\u4dbf]", text) else "und"

@@ -1,0 +1,234 @@
+"""The "时间：… 来源：… 作者：…" line templates print above (or inside) the article, the
+editor line below it, names in bylines, and the breadcrumb that names the section."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from crawler.text.dates import PRINTED_DATETIME, find_datetime
+
+DATE_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发文日期|更新时间|时间|日期|發布時間|發佈時間|發布日期|時間)\s*[:：]\s*"
+)
+
+
+SOURCE_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源|來源|出处)\s*[:：]\s*")
+
+
+AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
+
+
+PHOTOGRAPHER_LABEL = re.compile(r"(?:摄影|摄像|图片)\s*[:：]\s*")
+
+
+EDITOR_LINE = re.compile(r"[【\[]?(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s:：|｜】\]]{2,12})[】\]]?")
+
+
+EDITOR_LINE_WINDOW = 6
+
+
+META_LINE_MAX_CHARS = 200
+
+
+INNER_META_WINDOW = 3
+
+
+BARE_META_REST_CHARS = 30
+
+
+SENTENCE_END = re.compile(r"[。！？；]")
+
+
+PUBLICATION_LABEL = re.compile(r"(?:发布|发表|发文|更新|發布|發佈)(?:时间|日期|時間)\s*[:：]")
+
+
+META_FIELD = re.compile(
+    r"(?:来源|來源|作者|浏览|瀏覽|点击|點擊|阅读|閱讀|字号|字號|编辑|編輯|时间|日期|時間)\s*[:：次量]"
+)
+
+
+PLACEHOLDER_VALUES = frozenset(
+    {
+        "未知",
+        "佚名",
+        "admin",
+        "administrator",
+        "管理员",
+        "系统管理员",
+        "本站",
+        "网络",
+        "不详",
+        "无",
+        "null",
+        "none",
+        "-",
+        "--",
+    }
+)
+
+
+ORGANISATION_NAME = re.compile(
+    r"(?:中心|局|办|办公室|委员会|管委会|委|厅|部|处|科|院|所|站|网|报|报社|社|台|集团|公司|政府|街道)$"
+)
+
+
+NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+PERSONAL_NAME = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf·]{2,5}")
+
+
+FIELD_END = re.compile(
+    r"\s*(?:[|｜]|浏览|点击|阅读|访问|评论|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
+    r"|【|\[|分享|打印|$)"
+)
+
+
+BREADCRUMB_LABEL = re.compile(
+    r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?"
+)
+
+
+BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|›|→|/|＞)\s*")
+
+
+BREADCRUMB_TAIL_WORDS = frozenset({"正文", "详情", "内容", "文章", "详细"})
+
+
+def labelled_value(line: str, label: re.Pattern[str]) -> str | None:
+    """The value after `label` on a meta line, up to the next field; None when empty."""
+    match = label.search(line)
+    if match is None:
+        return None
+    rest = line[match.end() :]
+    end = FIELD_END.search(rest)
+    value = rest[: end.start()] if end else rest
+    value = value.strip(" :：|｜")
+    return value or None
+
+
+@dataclass(frozen=True)
+class MetaLine:
+    """Fields of the "时间: … |来源: … |作者: …" line above the article."""
+
+    published_at: str | None = None
+    source: str | None = None
+    author: str | None = None
+    photographer: str | None = None
+
+
+def find_meta_line(head: list[str]) -> MetaLine:
+    """Date, source, author and photographer from the meta line just above the article."""
+    for line in reversed(head[-12:]):
+        if len(line) > META_LINE_MAX_CHARS:
+            continue
+        if DATE_LABEL.search(line) is None and not is_meta_line(line):
+            continue
+        found = read_meta_line(line)
+        if found.published_at is not None:
+            return found
+    return MetaLine()
+
+
+def real_value(value: str | None) -> str | None:
+    """None for the placeholders CMS templates print when a field was left empty."""
+    if value is None or value.strip().lower() in PLACEHOLDER_VALUES:
+        return None
+    return value
+
+
+def personal_author(value: str | None, *organisations: str | None) -> str | None:
+    """The Author meta when it names people; None when it names the publishing office (some
+    templates fill it with the site or the department for every page)."""
+    value = real_value(value)
+    if value is None or value in organisations or ORGANISATION_NAME.search(value):
+        return None
+    return value
+
+
+def join_names(value: str | None) -> str | None:
+    """Several personal names given in one field ("王珺 陈晓雯", "王珺，陈晓雯") as "王珺、陈晓雯";
+    anything that is not a list of names is left as it is."""
+    if not value:
+        return None
+    names = [n for n in NAME_SEPARATORS.split(value) if n]
+    if len(names) > 1 and all(PERSONAL_NAME.fullmatch(n) for n in names):
+        return "、".join(names)
+    return value
+
+
+def is_meta_line(line: str) -> bool:
+    """True for a page's own "发布时间：… 来源：… 浏览：…" line, as opposed to an article sentence
+    or an event's "时间：…" detail: it names publication, or carries two page fields, or is a
+    bare date with a time of day and a short name."""
+    if len(line) > META_LINE_MAX_CHARS or SENTENCE_END.search(line):
+        return False
+    if PUBLICATION_LABEL.search(line) and PRINTED_DATETIME.search(line):
+        return True
+    fields = len(META_FIELD.findall(line))
+    if fields >= 2 and (PRINTED_DATETIME.search(line) or SOURCE_LABEL.search(line)):
+        return True
+    bare = PRINTED_DATETIME.match(line)
+    return bool(bare and bare["H"] is not None and len(line) - bare.end() <= BARE_META_REST_CHARS)
+
+
+def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], MetaLine]:
+    """Meta lines templates put inside the content container, at its head or under a repeated
+    title, taken out of the blocks and read; lines repeating the title go too."""
+    kept: list[str] = []
+    found = MetaLine()
+    for index, block in enumerate(blocks):
+        after_title = index > 0 and blocks[index - 1] == title
+        if block == title:
+            continue
+        if (index < INNER_META_WINDOW or after_title) and is_meta_line(block):
+            if found.published_at is None and found.source is None:
+                found = read_meta_line(block)
+            continue
+        kept.append(block)
+    return kept, found
+
+
+def read_meta_line(line: str) -> MetaLine:
+    """The fields of one meta line."""
+    label = DATE_LABEL.search(line)
+    published = find_datetime(line[label.end() :] if label else line)
+    return MetaLine(
+        published_at=published,
+        source=labelled_value(line, SOURCE_LABEL),
+        author=join_names(labelled_value(line, AUTHOR_LABEL)),
+        photographer=join_names(labelled_value(line, PHOTOGRAPHER_LABEL)),
+    )
+
+
+def merge_meta_lines(outer: MetaLine, inner: MetaLine) -> MetaLine:
+    """The meta line above the content, completed by one found inside it."""
+    return MetaLine(
+        published_at=outer.published_at or inner.published_at,
+        source=outer.source or inner.source,
+        author=outer.author or inner.author,
+        photographer=outer.photographer or inner.photographer,
+    )
+
+
+def find_editor_line(tail: list[str]) -> str | None:
+    """The "责任编辑：X" line that some templates put just below the article."""
+    for line in tail[:EDITOR_LINE_WINDOW]:
+        match = EDITOR_LINE.fullmatch(line)
+        if match:
+            return match[1]
+    return None
+
+
+def find_breadcrumb_section(head: list[str]) -> str | None:
+    """The last named step of a "当前位置: 首页 > 新闻中心 > 图说园区" breadcrumb."""
+    for line in head:
+        label = BREADCRUMB_LABEL.match(line)
+        if label is None:
+            continue
+        steps = [s for s in BREADCRUMB_SPLIT.split(line[label.end() :]) if s.strip()]
+        steps = [s.strip() for s in steps if s.strip() not in BREADCRUMB_TAIL_WORDS]
+        if len(steps) >= 2:
+            return steps[-1]
+    return None

@@ -1,0 +1,227 @@
+"""The page as a tree: parsing, CSS queries, what the page hides, and visible text."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lxml import etree
+from parsel.csstranslator import css2xpath
+
+from crawler.text.inline import clean_inline
+
+SKIPPED_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "select",
+        "button",
+        "input",
+        "textarea",
+        "option",
+        "svg",
+        "head",
+    }
+)
+
+
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "tbody",
+        "thead",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "dl",
+        "dt",
+        "dd",
+        "center",
+        "figure",
+        "figcaption",
+        "form",
+        "header",
+        "footer",
+        "main",
+        "aside",
+        "nav",
+        "hr",
+        "address",
+        "body",
+        "caption",
+    }
+)
+
+
+FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
+
+
+FURNITURE_NAME = re.compile(
+    r"(?:ad|ads|adv|advert\w*|ad[-_]?(?:box|tag|banner|wrap)|guanggao|gg[-_]?box"
+    r"|share\w*|bdshare\w*|bshare\w*|jiathis\w*|print[-_]?(?:bar|btn)|footer|breadcrumb)"
+)
+
+
+@lru_cache(maxsize=512)
+def compiled_css(query: str) -> etree.XPath:
+    """A CSS selector translated as parsel does and compiled once, not on every page."""
+    return etree.XPath(css2xpath(query))
+
+
+SIMPLE_SELECTOR = re.compile(r"(?P<tag>[a-z][a-z0-9]*)?(?P<names>(?:[.#][\w-]+)*)", re.I)
+
+
+SELECTOR_NAME = re.compile(r"[.#]([\w-]+)")
+
+
+@lru_cache(maxsize=512)
+def selector_needles(query: str) -> tuple[str, ...] | None:
+    """Strings a page's lower-cased source must hold for a simple selector ("div.TRS_Editor",
+    "#zoom", "article") to match: "<tag" and each class or id name. None for other selectors."""
+    match = SIMPLE_SELECTOR.fullmatch(query.strip())
+    if match is None:
+        return None
+    needles = [f"<{match['tag'].lower()}"] if match["tag"] else []
+    needles += [name.lower() for name in SELECTOR_NAME.findall(match["names"])]
+    return tuple(needles)
+
+
+def css_elements(
+    root: etree._Element, query: str, source: str | None = None
+) -> list[etree._Element]:
+    """The elements under `root` matching a CSS selector, in document order. With the page's
+    lower-cased `source`, a simple selector whose names the page lacks is not evaluated."""
+    if source is not None:
+        needles = selector_needles(query)
+        if needles is not None and not all(needle in source for needle in needles):
+            return []
+    return xpath_elements(root, compiled_css(query))
+
+
+def xpath_elements(root: etree._Element, path: etree.XPath) -> list[etree._Element]:
+    """The elements an XPath finds under `root` (strings and other results left out)."""
+    found = path(root)
+    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
+
+
+def first_value(root: etree._Element, path: etree.XPath) -> str:
+    """The first string an XPath (an attribute or text query) finds, else ""."""
+    found = path(root)
+    return str(found[0]) if isinstance(found, list) and found else ""
+
+
+HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
+
+
+HIDDEN_MARK = "data-parknews-hidden"
+
+
+def parse_html(html: str) -> etree._Element:
+    """The page's tree, parsed as parsel parses (libxml2's HTML parser, recovering from
+    errors), without the per-element Python class lookup of lxml.html."""
+    body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    root = etree.fromstring(body, parser=parser)
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser=parser)
+    return root
+
+
+def page_metas(root: etree._Element) -> dict[str, str]:
+    """`<meta name|property=… content=…>` by lower-cased name; the first non-empty value wins."""
+    metas: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        name = (meta.attrib.get("name") or meta.attrib.get("property") or "").strip().lower()
+        content = clean_inline(meta.attrib.get("content", ""))
+        if name and content and name not in metas:
+            metas[name] = content
+    return metas
+
+
+def hides_itself(element: etree._Element) -> bool:
+    """True when the element is hidden by inline style or the `hidden` attribute."""
+    style = (element.get("style") or "").replace(" ", "").lower()
+    return (
+        "display:none" in style
+        or "visibility:hidden" in style
+        or element.get("hidden") is not None
+        or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
+    )
+
+
+def mark_hidden(root: etree._Element) -> None:
+    """Mark the elements a page hides, once: the walks over the page then test one attribute
+    per element instead of reading its style."""
+    for element in xpath_elements(root, HIDING_ATTRIBUTES):
+        if hides_itself(element):
+            element.set(HIDDEN_MARK, "")
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """True when `mark_hidden` found the element hidden."""
+    return element.get(HIDDEN_MARK) is not None
+
+
+def is_furniture(element: etree._Element) -> bool:
+    """True for page furniture that templates nest inside the article: ads, share bars,
+    navigation, asides and footers."""
+    if element.tag in FURNITURE_TAGS:
+        return True
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
+    return any(FURNITURE_NAME.fullmatch(name) for name in names)
+
+
+def is_visible(element: etree._Element) -> bool:
+    """True when neither the element nor any ancestor is hidden."""
+    node: etree._Element | None = element
+    while node is not None:
+        if isinstance(node.tag, str) and is_hidden(node):
+            return False
+        node = node.getparent()
+    return True
+
+
+def element_text(element: etree._Element) -> str:
+    """Visible text of an element, scripts and hidden parts left out."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
+            if node.tail and node is not element:
+                parts.append(node.tail)
+            return
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node.tail and node is not element:
+            parts.append(node.tail)
+
+    walk(element)
+    return clean_inline(" ".join(parts))
+
+
+def link_density(element: etree._Element) -> float:
+    """Share of an element's text that sits inside links."""
+    total = len(element_text(element))
+    if total == 0:
+        return 1.0
+    linked = sum(len(element_text(a)) for a in element.iter("a"))
+    return min(1.0, linked / total)

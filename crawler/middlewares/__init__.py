@@ -1,0 +1,1 @@
+"""Downloader middlewares of parknews: HTTP politeness and safety, charset repair, replay."""

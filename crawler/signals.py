@@ -1,0 +1,44 @@
+"""The project's own Scrapy signals: how parknews components tell each other what happened.
+
+Components never call each other: a sender sends with `crawler.signals.send_catch_log(signal,
+**arguments)` and whoever cares connects a handler in its `from_crawler`. Each signal names its
+sender and its keyword arguments.
+"""
+
+crawl_planned = object()
+"""The spider, when it opens: `profiles`, the site profiles it crawls, by key."""
+
+state_opened = object()
+"""The crawl state extension, when the spider opens: `store`, the run's StateStore. Not sent
+when state is disabled."""
+
+list_page_read = object()
+"""The spider, for each list page it read: `site` (key) and `entries` (article links on it)."""
+
+failure = object()
+"""Anyone, for a failed request or an unusable page or record: `site` (key or None), `url`,
+`kind` (e.g. "http_404", "not_an_article"), `detail` (one line) and `unanswered` (True when no
+response came back at all: a timeout, a reset)."""
+
+walk_ended = object()
+"""The spider, when a section's walk reached its end (its last list page, or pages of known
+articles): `walk`, (site key, URL of the section's first list page)."""
+
+article_unfetched = object()
+"""The spider, when an article found on a list could not be fetched: `walk`, `url` and
+`status` (the HTTP status, or None when nothing answered)."""
+
+record_to_commit = object()
+"""The dedup pipeline, for each record on its way to a feed: `row`, what the state store
+keeps of it once the file holding it is in place (`StateStore.commit_written`)."""
+
+batch_committed = object()
+"""The crawl state extension, when an output file's records are in the state: `keys`, their
+article keys."""
+
+output_failed = object()
+"""The crawl state extension, when records could not be written or committed: `message`."""
+
+run_judged = object()
+"""The run report, once the run is over and judged: `report` (the run report as written to
+output/runs/) and `exit_status` (int, see crawler.extensions.report.ExitStatus)."""

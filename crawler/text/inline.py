@@ -1,0 +1,20 @@
+"""Whitespace of text taken from HTML: source line wraps and runs of spaces."""
+
+from __future__ import annotations
+
+import re
+
+CJK_WRAP = re.compile(
+    r"(?<=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])[ \t\r]*\n\s*"
+    r"(?=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])"
+)
+"""A line wrap of the HTML source between two Chinese characters: no space in the text."""
+INLINE_SPACE = re.compile(r"[\s\u3000\xa0]+")
+
+
+def clean_inline(text: str) -> str:
+    """Drop line wraps of the HTML source between Chinese characters, collapse other runs of
+    whitespace (including U+3000 and NBSP) to one space, and trim."""
+    if "\n" in text:
+        text = CJK_WRAP.sub("", text)
+    return INLINE_SPACE.sub(" ", text).strip()

@@ -1,0 +1,28 @@
+"""Words of page furniture that extraction and cleaning both recognise, declared once.
+
+Patterns here match text as pages print it (full-width or ASCII punctuation alike), so the
+extractor can use them on raw lines and the cleaning steps on NFKC-normalised blocks.
+"""
+
+from __future__ import annotations
+
+import re
+
+RELATED_LINKS_WORDS = (
+    r"(?:相关(?:链接|阅读|新闻|文章|信息|稿件|推荐|报道|专题)"
+    r"|(?:延伸|推荐|热点)(?:链接|阅读|新闻|文章|信息)|友情链接)"
+)
+"""What heads a list of links to other articles: 相关链接, 延伸阅读, 推荐阅读, 友情链接…"""
+RELATED_LINKS_HEADING = re.compile(rf"[\[【]?{RELATED_LINKS_WORDS}[\]】]?\s*[:：]?")
+"""A line that is only such a heading ("相关链接", "【相关阅读】", "延伸阅读："): fullmatch."""
+RELATED_LINKS_INLINE = re.compile(rf"{RELATED_LINKS_WORDS}\s*[:：][^。!?！？]{{0,80}}")
+"""The heading and one link title on a single line ("相关链接：园区召开…"): fullmatch."""
+
+CAPTION_OPENING = re.compile(
+    r"[(\[（【]?\s*(?:图为|上图(?:为|[:：])|下图(?:为|[:：])|左图为|右图为|图片为|图注|▲|△)"
+)
+"""How a photo caption starts wherever it stands ("图为会议现场", "▲园区夜景"): match."""
+IMAGE_LABEL_OPENING = re.compile(r"图\s*[:：]|[(（]图[)）]|图\s*\d")
+"""How a line right under an image labels it ("图：…", "（图）", "图1 …"). Anywhere else
+"图：张三" is a photographer's byline, so only the extractor, which knows the line follows an
+image, reads these as captions: match."""
