@@ -50,7 +50,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 # The run report judges the run and announces its verdict (signal run_judged); the crawl
-# state logs it, so the report is connected first.
+# state logs it when it hears it. They talk through signals, so their order does not matter.
 EXTENSIONS = {
     "crawler.extensions.report.RunReport": 500,
     "crawler.extensions.crawlstate.CrawlState": 510,
