@@ -69,7 +69,6 @@ def repeat_key(block: str) -> str:
 PARAGRAPH_MIN_CHARS = 6
 """A block needs this many visible characters, and a sentence end, to count as a paragraph."""
 
-
 SENTENCE_END_RE = re.compile(r"[。!?]|[\u4e00-\u9fff]\.(?:\s|$)")
 
 

@@ -36,14 +36,11 @@ from crawler.urls import canonical_url, record_id, safe_urljoin, same_host
 
 BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 
-
 # Pages wrapped in thousands of bare <div>s (a broken template loop) would exceed the parser's
 # depth limit and Python's recursion limit; runs this long are collapsed to one.
 BARE_DIV_RUN = 64
 
-
 BARE_DIV_OPENINGS = re.compile(rf"(?:<div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
-
 
 BARE_DIV_CLOSINGS = re.compile(rf"(?:</div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
 
@@ -53,7 +50,6 @@ class NotAnArticle(Exception):
 
 
 CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
-
 
 TIME_DATETIME = etree.XPath("//time/@datetime")
 

@@ -39,46 +39,35 @@ ATTACHMENT_EXTENSIONS = (
     ".et",
 )
 
-
 # A line that is an attachment link (stood in for by \x00) with at most a label and a number.
 ATTACHMENT_LINE = re.compile(
     r"(?:相关)?(?:附件\s*\d*\s*[:：]?\s*)?(?:[(（]?\d{1,2}[.、)）]\s*)?[【\[]?\x00[】\]]?"
     r"(?:\s*[(（]?\d+(?:\.\d+)?\s*[KMG]?B[)）]?)?"
 )
 
-
 # What may stand beside the link on a line that is only a link: numbering, bullets, a date.
 LINK_LINE = re.compile(r"[\s·•\-–—>»|｜\d.、()（）\[\]【】/年月日:：]*")
 
-
 ATTACHMENT_LABEL = re.compile(r"^(?:相关)?附件\s*\d*\s*[:：]\s*")
-
 
 # Real URL first: lazy loaders keep a placeholder in src and the image elsewhere.
 LAZY_IMAGE_ATTRIBUTES = ("data-lazy-src", "data-original", "data-src", "data-echo", "src")
-
 
 FURNITURE_IMAGE_ALTS = frozenset(
     {"微信", "微博", "QQ空间", "QQ", "二维码", "分享", "打印", "关闭", "返回顶部", "微信扫一扫"}
 )
 
-
 FURNITURE_IMAGE_NAME = re.compile(
     r"(?:qrcode|qr_?code|ewm|erweima|^fx_|share|icon|logo|btn|button|arrow|print|close)"
 )
 
-
 GENERIC_IMAGE_ALTS = frozenset({"", "图片", "image", "img", "pic", "photo", "图"})
-
 
 CELL_SEPARATOR = "\x1f"
 
-
 ATTACHMENT_SEARCH_LEVELS = 2
 
-
 CONTENT_MARK = "\ufffcparknews-content\ufffc"
-
 
 MAX_CAPTION_CHARS = 80
 

@@ -35,16 +35,12 @@ KNOWN_BODY_SELECTORS = (
     ".content",
 )
 
-
 MIN_BODY_CHARS = 20
-
 
 MAX_LINK_DENSITY = 0.5
 
-
 # Candidates scoring at least this share of the best are "the same article"; the deepest wins.
 CLOSE_TO_BEST = 0.85
-
 
 SENTENCE_MARKS = ("，", "。", "；", "！", "？", "、", ",")
 

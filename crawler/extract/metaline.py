@@ -12,41 +12,29 @@ DATE_LABEL = re.compile(
     r"(?:发布时间|发布日期|发表时间|发文日期|更新时间|时间|日期|發布時間|發佈時間|發布日期|時間)\s*[:：]\s*"
 )
 
-
 SOURCE_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源|來源|出处)\s*[:：]\s*")
-
 
 AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
 
-
 PHOTOGRAPHER_LABEL = re.compile(r"(?:摄影|摄像|图片)\s*[:：]\s*")
-
 
 EDITOR_LINE = re.compile(r"[【\[]?(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s:：|｜】\]]{2,12})[】\]]?")
 
-
 EDITOR_LINE_WINDOW = 6
-
 
 META_LINE_MAX_CHARS = 200
 
-
 INNER_META_WINDOW = 3
-
 
 BARE_META_REST_CHARS = 30
 
-
 SENTENCE_END = re.compile(r"[。！？；]")
 
-
 PUBLICATION_LABEL = re.compile(r"(?:发布|发表|发文|更新|發布|發佈)(?:时间|日期|時間)\s*[:：]")
-
 
 META_FIELD = re.compile(
     r"(?:来源|來源|作者|浏览|瀏覽|点击|點擊|阅读|閱讀|字号|字號|编辑|編輯|时间|日期|時間)\s*[:：次量]"
 )
-
 
 PLACEHOLDER_VALUES = frozenset(
     {
@@ -67,31 +55,24 @@ PLACEHOLDER_VALUES = frozenset(
     }
 )
 
-
 ORGANISATION_NAME = re.compile(
     r"(?:中心|局|办|办公室|委员会|管委会|委|厅|部|处|科|院|所|站|网|报|报社|社|台|集团|公司|政府|街道)$"
 )
 
-
 NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
-
 PERSONAL_NAME = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf·]{2,5}")
-
 
 FIELD_END = re.compile(
     r"\s*(?:[|｜]|浏览|点击|阅读|访问|评论|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
     r"|【|\[|分享|打印|$)"
 )
 
-
 BREADCRUMB_LABEL = re.compile(
     r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?"
 )
 
-
 BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|›|→|/|＞)\s*")
-
 
 BREADCRUMB_TAIL_WORDS = frozenset({"正文", "详情", "内容", "文章", "详细"})
 

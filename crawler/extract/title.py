@@ -23,9 +23,7 @@ TITLE_CANDIDATES = (
     "[class*=title]",
 )
 
-
 TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|-{1,2}|—)\s*")
-
 
 PAGE_TITLE = etree.XPath("string(//title)")
 

@@ -28,7 +28,6 @@ SKIPPED_TAGS = frozenset(
     }
 )
 
-
 BLOCK_TAGS = frozenset(
     {
         "p",
@@ -69,9 +68,7 @@ BLOCK_TAGS = frozenset(
     }
 )
 
-
 FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
-
 
 FURNITURE_NAME = re.compile(
     r"(?:ad|ads|adv|advert\w*|ad[-_]?(?:box|tag|banner|wrap)|guanggao|gg[-_]?box"
@@ -86,7 +83,6 @@ def compiled_css(query: str) -> etree.XPath:
 
 
 SIMPLE_SELECTOR = re.compile(r"(?P<tag>[a-z][a-z0-9]*)?(?P<names>(?:[.#][\w-]+)*)", re.I)
-
 
 SELECTOR_NAME = re.compile(r"[.#]([\w-]+)")
 
@@ -128,7 +124,6 @@ def first_value(root: etree._Element, path: etree.XPath) -> str:
 
 
 HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
-
 
 HIDDEN_MARK = "data-parknews-hidden"
 

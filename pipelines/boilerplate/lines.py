@@ -35,7 +35,6 @@ class BoilerplateRule:
 
 _NO_SENTENCE = r"[^。!?]"
 
-
 BOILERPLATE_RULES: tuple[BoilerplateRule, ...] = (
     # 当前位置: 首页 > 新闻中心 > 图说园区 / 您现在的位置：首页 » 通知公告
     BoilerplateRule(
@@ -105,7 +104,6 @@ BOILERPLATE_RULES: tuple[BoilerplateRule, ...] = (
 )
 """Whole-block patterns for chrome, matched against the block's `_normalize_line` form."""
 
-
 CHROME_TOKENS: tuple[tuple[str, str], ...] = (
     ("back_home", r"返回[^\s|]{0,6}?首页|返回(?:顶部|列表|上一页|上级|栏目)|回到顶部|返回"),
     (
@@ -142,12 +140,9 @@ CHROME_TOKENS: tuple[tuple[str, str], ...] = (
 )
 """Chrome words that fill a whole line among separators ("打印此页|关闭窗口", "繁體 |English")."""
 
-
 _CHROME_TOKEN_RE = re.compile("|".join(f"(?:{pattern})" for _, pattern in CHROME_TOKENS))
 
-
 _CHROME_REST_RE = re.compile(r"[\s|/\\·,、:;\-_>»›<«‹\[\]【】()•*]*")
-
 
 _CHROME_LINE_MAX_CHARS = 120
 

@@ -19,14 +19,11 @@ from pipelines.blocktext import SENTENCE_END_RE, is_paragraph, normalize_line, r
 FIELD_LINE_MAX_CHARS = 120
 """Longest block read as a meta line or byline."""
 
-
 TEXT_VALUE_MAX_CHARS = 40
 """Longest value of a free-text field such as 来源 or 作者."""
 
-
 NAMES_MAX = 8
 """Most person names one byline role may list."""
-
 
 CAPTION_MAX_CHARS = 120
 """Longest block read as an image caption."""
@@ -88,7 +85,6 @@ _LABEL_TABLE: tuple[tuple[str, _Label], ...] = (
     ),
 )
 
-
 _LABELS = {label: spec for labels, spec in _LABEL_TABLE for label in labels.split()}
 
 
@@ -104,7 +100,6 @@ def _label_alternative(label: str, spec: _Label) -> str:
 
 _BOUNDARY = r"\s|/丨,;()\[\]【】、"
 
-
 _LABEL_RE = re.compile(
     rf"(?<![^{_BOUNDARY}])(?:"
     + "|".join(
@@ -114,23 +109,17 @@ _LABEL_RE = re.compile(
     + ")"
 )
 
-
 _LABEL_WORD_RE = re.compile(r"[^\s:/]+")
 
-
 _VALUE_TRIM = " |丨/,;、[]【】"
-
 
 _NAME_RE = re.compile(
     r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,10}·[\u4e00-\u9fff]{1,10}|[A-Za-z][A-Za-z.'-]{1,30}"
 )
 
-
 _NAME_SPLIT_RE = re.compile(r"[\s、,;]+")
 
-
 _IGNORED_VALUE_RE = re.compile(r"[\d,\s大中小默认标准特大放大缩小A+\-T次|]{0,20}")
-
 
 _ENCLOSED_RE = re.compile(r"[(\[【](.*)[)\]】]")
 
@@ -204,7 +193,6 @@ def _read_value(spec: _Label, value: str, *, has_colon: bool) -> list[str] | Non
 _LEADING_BYLINE_RE = re.compile(
     r"\s*(?:[^\s（(，,。]{0,14}[讯电])?\s*[（(]([^（()）]{1,60})[)）]\s*"
 )
-
 
 _TRAILING_BYLINE_RE = re.compile(r"\s*[（(]([^（()）]{1,60})[)）]\s*$")
 

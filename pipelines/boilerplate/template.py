@@ -12,14 +12,11 @@ from pipelines.blocktext import repeat_key
 TEMPLATE_MIN_PAGES = 5
 """Pages of a site observed before `SiteTemplate` judges any of its blocks."""
 
-
 TEMPLATE_MIN_COUNT = 3
 """Fewest pages of a site a block must appear on to be its template."""
 
-
 TEMPLATE_MIN_SHARE = 0.5
 """Smallest share of a site's observed pages a block must appear on to be its template."""
-
 
 TEMPLATE_PRUNE_EVERY = 1000
 """Every this many pages of a site, keys seen on one page only are forgotten to bound memory."""

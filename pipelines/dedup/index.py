@@ -23,18 +23,13 @@ from crawler.text.minhash import (
 
 _INDEX_MAGIC = b"PKNDUPIX"
 
-
 _INDEX_FORMAT = 1
-
 
 _INDEX_HEADER = struct.Struct("<8sHBHHBdQQQ")
 
-
 _SLOT_BITS = 32
 
-
 _SLOT_MASK = (1 << _SLOT_BITS) - 1
-
 
 _COMPACT_MIN_SLOTS = 64
 """Slots below which removed documents are not worth compacting away."""

@@ -9,7 +9,6 @@ from typing import Any
 RESTORE_CONTEXT_CHARS = 6
 """Characters on each side of a damaged span that must match the original exactly."""
 
-
 RESTORE_MAX_CHARS = 12
 """Longest stretch of the original that may stand in for one damaged span."""
 

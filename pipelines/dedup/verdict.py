@@ -18,7 +18,6 @@ MIN_BODY_CHARS = 50
 """Invariant characters a body needs before it can be a duplicate of anything: bodies such as
 "详见附件。" are shared by many different notices."""
 
-
 VerdictKind = Literal["new", "revision", "unchanged", "exact_duplicate", "near_duplicate"]
 
 

@@ -38,7 +38,6 @@ from pipelines.normalise.unicode import normalise_unicode
 
 logger = logging.getLogger(__name__)
 
-
 TEXT_FIELDS = (
     "title",
     "body",
@@ -51,10 +50,8 @@ TEXT_FIELDS = (
 )
 """Top-level record fields that hold text."""
 
-
 OPTIONAL_TEXT_FIELDS = frozenset({"source", "author", "editor", "photographer", "section"})
 """Fields that become None rather than "" when normalisation leaves nothing."""
-
 
 NESTED_TEXT_FIELDS = {"images": ("caption",), "attachments": ("name",)}
 """List fields whose dict entries hold text, and which keys of each entry."""

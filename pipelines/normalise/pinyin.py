@@ -14,11 +14,9 @@ from pipelines.normalise.unicode import HAN
 PINYIN_MIN_REPEATS = 3
 """Tone-marked readings a record must hold before any reading is taken for mirror noise."""
 
-
 PINYIN_MIN_SHARE = 0.01
 """...and their number per character of text: mirrors annotate densely (the binjiang copy
 one character in eleven), an article explaining a few place names does not."""
-
 
 _SYLLABLES_BY_INITIAL = {
     "": "a ai an ang ao e ei en eng er o ou "
@@ -47,18 +45,14 @@ _SYLLABLES_BY_INITIAL = {
     "s": "a e i ai ao ou an en ang eng ong u uo ui uan un",
 }
 
-
 PINYIN_SYLLABLES = frozenset(
     initial + final for initial, finals in _SYLLABLES_BY_INITIAL.items() for final in finals.split()
 )
 """Toneless Hanyu Pinyin syllables of standard Mandarin, "ü" written "v" (lv, nve)."""
 
-
 _TONED = {"a": "āáǎà", "e": "ēéěè", "i": "īíǐì", "o": "ōóǒò", "u": "ūúǔù", "ü": "ǖǘǚǜ"}
 
-
 _TONED_VOWELS = "".join(_TONED.values())
-
 
 _MARK_CHARS = _TONED_VOWELS + "ü"
 
@@ -83,9 +77,7 @@ PINYIN_SPELLINGS = frozenset(
 )
 """The syllables as pages write them: with or without one tone mark, ü or v."""
 
-
 _MARKED_SPELLINGS = frozenset(s for s in PINYIN_SPELLINGS if not s.isascii())
-
 
 _PLAIN_SPELLINGS = PINYIN_SPELLINGS - _MARKED_SPELLINGS
 
@@ -113,30 +105,22 @@ def _trie_pattern(words: Iterable[str]) -> str:
 
 _OPEN, _CLOSE = "[(（]", "[)）]"
 
-
 _AFTER_HAN = f"{_OPEN}(?<=[{HAN}]{_OPEN})"
-
 
 _MARKED_ANNOTATION = re.compile(f"{_AFTER_HAN}(?:{_trie_pattern(_MARKED_SPELLINGS)}){_CLOSE}")
 """A bracketed syllable with a tone mark or ü (no English word has one) right after a Han
 character: a reading, and the evidence that a page is a mirror's."""
 
-
 _PLAIN_ANNOTATION = re.compile(f"{_AFTER_HAN}(?:{_trie_pattern(_PLAIN_SPELLINGS)}){_CLOSE}")
 """The same without a mark (neutral tone, "們(men)"): removed only on a mirror's page."""
 
-
 _MARK_CHAR = re.compile(f"[{_MARK_CHARS}]")
-
 
 _LATIN = "A-Za-z\u00c0-\u024f"
 
-
 _WORD_CHAR = re.compile(f"[{_LATIN}]")
 
-
 _DAMAGE_LEFT = "(（?？\ufffd"
-
 
 _DAMAGE_RIGHT = ")）?？\ufffd"
 

@@ -9,31 +9,24 @@ import opencc
 
 Script = Literal["Hans", "Hant"]
 
-
 HANT_MIN_CHARS = 2
 """Traditional-only characters a record needs before it can count as Traditional."""
-
 
 HANT_MIN_SHARE = 0.5
 """Share of the script-specific characters that must be Traditional-only for "Hant"."""
 
-
 SCRIPT_SAMPLE_CHARS = 2000
 """Characters of a record (title first) examined for its script."""
-
 
 SCRIPT_QUICK_CHARS = 400
 """...of which the first this many decide a clear case."""
 
-
 DEFAULT_CONFIG = "tw2s"
 """OpenCC configuration: character-level with Taiwan variants, no phrase rewriting."""
-
 
 _SEPARATOR = "\u2063"
 """Joins the texts of a record for one OpenCC call: a format character that the Unicode
 policy removes, so no text holds it, and that no OpenCC dictionary entry contains."""
-
 
 _SCRIPT_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 """Han characters examined for script: CJK Extension A, the unified block, compatibility."""

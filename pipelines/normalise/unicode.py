@@ -14,50 +14,37 @@ HAN = (
 )
 """Han ideographs, radicals and the ideographic iteration and number marks."""
 
-
 CJK = (
     HAN + "\u3001-\u3004\u3008-\u3020\u3030-\u3037\u3040-\u30ff\uff01-\uff0f\uff1a-\uff20"
     "\uff3b-\uff40\uff5b-\uff65"
 )
 """Characters written without spaces between them: Han, kana, CJK and full-width punctuation."""
 
-
 MAX_ENTITY_ROUNDS = 4
-
 
 MARKUP_START = re.compile(r"<(?=[A-Za-z/!])")
 
-
 _LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
-
 
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]+"
 )
 
-
 _WRAP = re.compile("[ \t]*\n[ \t]*")
-
 
 _CJK_CHAR = re.compile(f"[{CJK}]")
 
-
 _ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
-
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
-
 
 _FULLWIDTH_ALNUM_UTF8 = re.compile(b"\xef(?:\xbc[\x90-\x99\xa1-\xba]|\xbd[\x81-\x9a])")
 """The same characters in UTF-8: searching bytes is several times faster than text."""
 
-
 _TO_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)}
 
-
 _SPACE_RUNS = re.compile(" {2,}")
-
 
 _SPACED_TAB = re.compile(" *\t *")
 
