@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from crawler.state.store import ArticleState
+from crawler.state.articles import ArticleState
 from crawler.text.minhash import best_first, fingerprint, signature
 from crawler.urls import article_key
 from pipelines.dedup.index import NearDuplicateIndex
