@@ -190,3 +190,19 @@ def article_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "revision": revision,
         "duplicate_of": record.get("duplicate_of"),
     }
+
+
+def stored_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An `article_row` as JSON can hold it (the signature in hex), for a staged batch."""
+    out = dict(row)
+    signature = row["signature"]
+    out["signature"] = None if signature is None else bytes(signature).hex()
+    return out
+
+
+def loaded_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of a staged batch as `commit_rows` takes it: `stored_row` undone."""
+    out = dict(row)
+    signature = row["signature"]
+    out["signature"] = None if signature is None else bytes.fromhex(signature)
+    return out

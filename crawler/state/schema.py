@@ -12,7 +12,7 @@ from crawler.state.bands import stored_bands
 from crawler.state.errors import StateError, recovery_hint
 from crawler.text.minhash import is_current
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version of the state schema, kept in `PRAGMA user_version`."""
 
 APPLICATION_ID = 0x504B4E53
@@ -154,6 +154,18 @@ MIGRATIONS: tuple[tuple[int, tuple[MigrationStep, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        # An output file's records are staged before the file is put in place and committed
+        # after: a run stopped in between is finished by the next one, whichever way it went.
+        5,
+        (
+            """CREATE TABLE batches (
+                path TEXT PRIMARY KEY,
+                rows TEXT NOT NULL,
+                staged TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 """Schema migrations in order: (the version they lead to, their statements). Append, never
 edit: a released step has already run on somebody's file."""
@@ -179,6 +191,7 @@ EXPECTED_COLUMNS = {
     "runs": {"run_id", "started", "finished", "status", "exit_code", "report"},
     "article_bands": {"band", "article"},
     "walks": {"site", "section_url", "complete", "updated"},
+    "batches": {"path", "rows", "staged"},
 }
 """Tables and columns of the current schema, checked on every open."""
 

@@ -24,7 +24,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from crawler.state.bands import stored_bands
 from crawler.state.articles import (
     ARTICLE_COLUMNS,
     ArticleState,
@@ -32,7 +31,10 @@ from crawler.state.articles import (
     article_row,
     article_state,
     commit_rows,
+    loaded_row,
+    stored_row,
 )
+from crawler.state.bands import stored_bands
 from crawler.state.errors import STATE_PATH_SETTING, StateError, recovery_hint
 from crawler.state.lock import lock_path_for
 from crawler.state.schema import prepare, transaction
@@ -90,6 +92,18 @@ class StateStore:
     def lock_path(self) -> Path:
         """The lock file of runs using this state: the database's name plus ".lock"."""
         return lock_path_for(self.path)
+
+    def check_integrity(self) -> None:
+        """Read every page of the file (SQLite's quick_check): StateError naming the damage
+        and how to recover when a table or index is broken. Opening checks only the schema;
+        this is what a run does before it starts."""
+        with self._guard():
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise StateError(
+                f"state database {self.path} is damaged ({'; '.join(problems)}). "
+                f"{recovery_hint(self.path)}"
+            )
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -253,6 +267,43 @@ class StateStore:
         rows = [article_row(record) for record in records]
         with self._guard(), transaction(self._db) as db:
             return commit_rows(db, rows, now=self._clock(), run_id=run_id)
+
+    # -- output batches
+
+    def stage_batch(self, path: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Record that the output file `path` is about to be put in place holding `records`
+        (as `commit_written` takes them): call it before the file gets its final name, and
+        `commit_batch` after. A batch staged again replaces the earlier one."""
+        rows = [stored_row(article_row(record)) for record in records]
+        with self._guard(), transaction(self._db) as db:
+            db.execute(
+                "INSERT INTO batches (path, rows, staged) VALUES (?, ?, ?) ON CONFLICT (path) "
+                "DO UPDATE SET rows = excluded.rows, staged = excluded.staged",
+                (path, json.dumps(rows, ensure_ascii=False), self._clock()),
+            )
+
+    def commit_batch(self, path: str, *, run_id: int | None = None) -> CommitResult:
+        """Commit the records of the staged batch `path` and forget the batch, in one
+        transaction: the file is in place. ValueError when no batch `path` is staged."""
+        with self._guard(), transaction(self._db) as db:
+            found = db.execute("SELECT rows FROM batches WHERE path = ?", (path,)).fetchone()
+            if found is None:
+                raise ValueError(f"no batch {path} is staged in {self.path}")
+            rows = [loaded_row(row) for row in json.loads(found[0])]
+            result = commit_rows(db, rows, now=self._clock(), run_id=run_id)
+            db.execute("DELETE FROM batches WHERE path = ?", (path,))
+        return result
+
+    def discard_batch(self, path: str) -> None:
+        """Forget the staged batch `path`: its file never got its final name."""
+        with self._guard(), transaction(self._db) as db:
+            db.execute("DELETE FROM batches WHERE path = ?", (path,))
+
+    def staged_batches(self) -> list[str]:
+        """The paths of the batches staged and not yet committed or discarded, oldest first."""
+        with self._guard():
+            rows = self._db.execute("SELECT path FROM batches ORDER BY staged, rowid").fetchall()
+        return [path for (path,) in rows]
 
     # -- section walks
 

@@ -70,5 +70,3 @@ def test_lock_is_not_reentrant_on_one_object(tmp_path: Path) -> None:
     with lock, pytest.raises(RuntimeError, match="already held"):
         lock.acquire()
     lock.release()  # idempotent
-
-

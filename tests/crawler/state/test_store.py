@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crawler.state.articles import fingerprint_to_hex, fingerprint_to_int
 from crawler.state.errors import STATE_PATH_SETTING, StateError
 from crawler.state.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from crawler.state.articles import fingerprint_to_hex, fingerprint_to_int
 from crawler.state.store import QUERY_CHUNK, StateStore
 from crawler.text.minhash import SIGNATURE_SCHEME, signature
 from crawler.urls import article_key
@@ -613,3 +608,91 @@ def test_gone_links_are_known_until_their_retry_time(tmp_path: Path) -> None:
         key = article_key(url)
         assert store.gone([key], retry_days=7) == {key}
         assert store.gone([key], retry_days=7) == set()
+
+
+# --- staged output batches -----------------------------------------------------------------------
+
+
+def test_a_staged_batch_is_committed_whole_with_its_signatures(store: StateStore) -> None:
+    sig = signature("园区召开党工委政法工作会议，研究部署今后一个时期政法和基层社会治理工作。" * 3)
+    records = [
+        written("http://a.gov.cn/1.html", "h1", record_id="1", signature=sig),
+        written("http://a.gov.cn/2.html", "h2", record_id="2"),
+    ]
+    store.stage_batch("/out/articles/r-001.jsonl", records)
+    assert store.known(["a.gov.cn/1.html"]) == set()  # staged is not committed
+    assert store.staged_batches() == ["/out/articles/r-001.jsonl"]
+    result = store.commit_batch("/out/articles/r-001.jsonl", run_id=7)
+    assert result.inserted == 2
+    assert store.staged_batches() == []
+    assert store.known(["a.gov.cn/1.html", "a.gov.cn/2.html"]) == {
+        "a.gov.cn/1.html",
+        "a.gov.cn/2.html",
+    }
+    found = store.get("a.gov.cn/1.html")
+    assert found is not None and found.signature == sig and found.last_run == 7
+    assert sig is not None and store.near_duplicates(sig, 0.9)[0][0] == "1"
+
+
+def test_a_discarded_batch_leaves_no_trace(store: StateStore) -> None:
+    store.stage_batch(
+        "/out/articles/r-001.jsonl", [written("http://a.gov.cn/1.html", "h", record_id="1")]
+    )
+    store.discard_batch("/out/articles/r-001.jsonl")
+    assert store.staged_batches() == [] and store.article_count() == 0
+    with pytest.raises(ValueError, match="no batch"):
+        store.commit_batch("/out/articles/r-001.jsonl")
+
+
+def test_staged_batches_survive_a_kill(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    child = run_python(
+        """
+        import os, signal, sys
+        from crawler.state.store import StateStore
+        store = StateStore(sys.argv[1])
+        store.stage_batch("/out/articles/r-001.jsonl", [{"id": "x", "url": "http://a.gov.cn/x.html",
+                          "site": "a", "content_hash": "h"}])
+        os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        str(path),
+    )
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    with StateStore(path) as store:
+        assert store.staged_batches() == ["/out/articles/r-001.jsonl"]
+        store.commit_batch("/out/articles/r-001.jsonl")
+        assert store.known(["a.gov.cn/x.html"]) == {"a.gov.cn/x.html"}
+
+
+def test_a_version_4_state_file_gets_the_batches_table(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    key = "www.sipac.gov.cn|trs:t20240315_1"
+    old_state_file(path, 4, [(key, "0" * 20, "a" * 64, None, None)])
+    with StateStore(path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert store.known([key]) == {key}
+        assert store.staged_batches() == []
+
+
+# --- integrity ----------------------------------------------------------------------------------
+
+
+def test_the_integrity_check_finds_a_damaged_index(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with StateStore(path) as store:
+        store.commit_written(
+            written(f"http://a.gov.cn/{n}.html", f"h{n}", record_id=str(n)) for n in range(2000)
+        )
+        store.check_integrity()  # a whole file passes
+        page_size = store._db.execute("PRAGMA page_size").fetchone()[0]
+        root = store._db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'articles_content_hash'"
+        ).fetchone()[0]
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * page_size)
+    with StateStore(path) as store, pytest.raises(StateError) as error:
+        store.check_integrity()
+    message = str(error.value)
+    assert "damaged" in message and str(path) in message and "move the file aside" in message
