@@ -32,6 +32,12 @@ record_to_commit = object()
 """The dedup pipeline, for each record on its way to a feed: `row`, what the state store
 keeps of it once the file holding it is in place (`StateStore.commit_written`)."""
 
+batch_ready = object()
+"""The output storage, when a batch file is whole on disk but not yet under its final name:
+`path` (the final name, absolute) and `urls` (the URLs of its records, in order). A handler
+returns None when the file may be put in place, or a message saying why not: the file is
+then dropped and the batch counts as not written."""
+
 batch_committed = object()
 """The crawl state extension, when an output file's records are in the state: `keys`, their
 article keys."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -13,12 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
 import pytest
+from scrapy import signals
+from scrapy.crawler import Crawler
 
 from crawler.extract import build_record
+from crawler.feeds import AtomicFileFeedStorage, TrackingJsonLinesExporter
 from crawler.items import ArticleRecord, record_schema
 from crawler.sites import generic_profile
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
@@ -150,3 +155,20 @@ def run_python(code: str, *args: str) -> subprocess.Popen[str]:
 def extract_page(html: str, url: str) -> ArticleRecord:
     """The record the extractor makes of a page of a site with no profile."""
     return build_record(html, url, generic_profile(url))
+
+
+def write_batch(crawler: Crawler, path: Path, records: list[dict[str, Any]]) -> bool:
+    """Write `records` as one output file through the project's storage and exporter, as the
+    feed exporter of `crawler` would (signals included); whether the file got its name."""
+    storage = AtomicFileFeedStorage(str(path), signals=crawler.signals)
+    file = storage.open(None)
+    exporter = TrackingJsonLinesExporter(file)
+    exporter.start_exporting()
+    for record in records:
+        exporter.export_item(record)
+    exporter.finish_exporting()
+    with contextlib.suppress(OSError):  # a refused batch: the slot tells
+        storage.store(file)
+    slot = SimpleNamespace(storage=storage, uri=str(path), format="jsonlines")
+    crawler.signals.send_catch_log(signals.feed_slot_closed, slot=slot)
+    return storage.stored

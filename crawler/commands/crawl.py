@@ -28,23 +28,54 @@ def refuse(message: str, status: ExitStatus) -> NoReturn:
     sys.exit(int(status))
 
 
+OUTPUT_FOLDERS = ("articles", "duplicates", "runs")
+"""The folders under PARKNEWS_OUTPUT_DIR that a run writes: the two feeds and the reports."""
+
+
 def check_output_dir(output_dir: Path) -> str | None:
-    """Why records could not be written under `output_dir`, or None when they can."""
+    """Why a run could not write every folder it writes under `output_dir`, or None when
+    it can (the folders are made when missing)."""
+    for folder in (output_dir, *(output_dir / name for name in OUTPUT_FOLDERS)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            return f"cannot write to the output folder {folder}: {exc.strerror or exc}"
+    return None
+
+
+def check_state_file(path: Path, output_dir: Path) -> str | None:
+    """Why the state file cannot be used for this run, or None. An empty file beside the
+    output of earlier runs is refused: with no state every article would be written again
+    (a missing file is how a user asks for that)."""
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".write-check-"):
-            pass
+        empty = path.is_file() and path.stat().st_size == 0
     except OSError as exc:
-        return f"cannot write to the output folder {output_dir}: {exc.strerror or exc}"
+        return f"cannot read the state file {path}: {exc.strerror or exc}"
+    written = sorted((output_dir / "articles").glob("*.jsonl")) if empty else []
+    if written:
+        return (
+            f"the state file {path} is empty, but {output_dir / 'articles'} holds "
+            f"{len(written)} files of earlier runs: with no state, this run would write every "
+            f"article again. Restore the state file from a backup, or, to start afresh on "
+            f"purpose, delete it (rm {path}) and run again."
+        )
+    try:
+        with StateStore(path) as store:
+            store.check_integrity()
+    except StateError as exc:
+        return str(exc)
     return None
 
 
 class Command(ScrapyCrawlCommand):
     """Scrapy's crawl command. Before a parknews run starts it checks, each with one line on
     stderr and its own exit status (crawler.extensions.report.ExitStatus): the spider
-    arguments (2), the output folder (73), the state database (65), and that no other run
-    holds the lock (75). The exit status of a finished run is the one its run report
-    announced (signal `run_judged`)."""
+    arguments (2), every output folder (73), that no other run holds the lock (75), and the
+    state database, every page of it (65). The exit status of a finished run is the one its
+    run report announced (signal `run_judged`); a run stopped before it was judged exits
+    with INTERRUPTED (130)."""
 
     lock: RunLock | None = None
     judged: int | None = None
@@ -72,10 +103,9 @@ class Command(ScrapyCrawlCommand):
             refuse(str(exc), ExitStatus.ALREADY_RUNNING)
         except OSError as exc:
             refuse(f"cannot take the run lock beside {path}: {exc.strerror}", ExitStatus.STATE)
-        try:
-            StateStore(path).close()
-        except StateError as exc:
-            refuse(str(exc), ExitStatus.STATE)
+        problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
+        if problem:
+            refuse(problem, ExitStatus.STATE)
         self.settings.set(LOCK_HELD_SETTING, True, priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -89,7 +119,15 @@ class Command(ScrapyCrawlCommand):
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
-        elif self.judged:
+        elif self.judged is None:
+            # A second Ctrl-C stops the reactor before the engine: the run was never judged.
+            print(
+                "parknews: the run was stopped before its end and not judged; nothing "
+                "written is lost, and the next run picks up what this one did not write",
+                file=sys.stderr,
+            )
+            self.exitcode = int(ExitStatus.INTERRUPTED)
+        else:
             self.exitcode = self.judged
 
     def run_judged(self, exit_status: int) -> None:

@@ -41,6 +41,8 @@ Walk = tuple[str, str]
 LOCK_HELD_SETTING = "_PARKNEWS_RUN_LOCK_HELD"
 """Set by the crawl command once it holds the run lock, so the extension does not take it
 twice (flock locks of one process on two descriptors exclude each other)."""
+RUN_LOG_STATUS = {int(ExitStatus.OK): "ok", int(ExitStatus.INTERRUPTED): "interrupted"}
+"""How the run log names a run's end by its exit status; any other status is "failed"."""
 GONE_STATUSES = (404, 410)
 """Answers after which an article link is not asked for again for a while."""
 
@@ -66,14 +68,37 @@ def remove_unfinished_files(output_dir: Path) -> list[Path]:
     return removed
 
 
+def finish_staged_batches(store: StateStore, run_id: int | None = None) -> list[str]:
+    """Settle the batches a stopped run left staged: one whose file got its final name is
+    committed (its records are written), one whose file did not is forgotten (its records
+    are written again). Returns what was done, one line each."""
+    done = []
+    for path in store.staged_batches():
+        if Path(path).is_file():
+            result = store.commit_batch(path, run_id=run_id)
+            done.append(f"committed {path} ({result.inserted + result.revised} articles)")
+        else:
+            store.discard_batch(path)
+            done.append(f"forgot {path}, which never got its final name")
+    return done
+
+
 class CrawlState:
     """Extension: the state database of this run.
 
     Settings: PARKNEWS_STATE_ENABLED, PARKNEWS_STATE_PATH, PARKNEWS_OUTPUT_DIR. The run is
     logged in the database from start to finish (its end when the run report announces its
-    verdict, signal `run_judged`); the records the dedup pipeline announces
-    (`record_to_commit`) are committed batch by batch as their output files are stored, and
-    each commit is announced (`batch_committed`), or its failure (`output_failed`).
+    verdict, signal `run_judged`).
+
+    Records reach the state in three steps. The dedup pipeline announces each record on its
+    way to a feed (`record_to_commit`). When an output file is whole on disk but not yet
+    under its final name (`batch_ready`), its records are staged in the database. Once the
+    file is in place (`feed_slot_closed`), they are committed and the commit announced
+    (`batch_committed`). A batch of duplicates waits until the batches holding their
+    originals are committed, so the state never holds a copy of an article it does not hold.
+    A run stopped at any point leaves the next one to settle its staged batches
+    (`finish_staged_batches`). Once an output file could not be written
+    (`output_failed`), no later one is put in place: the state does not advance past it.
     """
 
     def __init__(self, crawler: Crawler, store: StateStore, lock: RunLock | None) -> None:
@@ -83,6 +108,11 @@ class CrawlState:
         self.run_number = store.start_run()
         self.pending: dict[str, dict[str, Any]] = {}
         """What to commit for each record on its way to a feed, by URL."""
+        self.staged: dict[str, list[dict[str, Any]]] = {}
+        """The rows of each batch staged and not yet committed, by the file's final path."""
+        self.in_place: set[str] = set()
+        """Staged batches whose file has its final name, waiting for their commit."""
+        self.output_failure: str | None = None
         self.committed = 0
         self.walks_ended: set[Walk] = set()
         self.walks_failed: set[Walk] = set()
@@ -97,11 +127,15 @@ class CrawlState:
         if not crawler.settings.getbool(LOCK_HELD_SETTING):
             lock = RunLock(lock_path_for(path))
             lock.acquire()
-        extension = cls(crawler, StateStore(path), lock)
+        store = StateStore(path)
+        for line in finish_staged_batches(store):
+            logger.warning("Interrupted run's output: %s", line)
+        extension = cls(crawler, store, lock)
         for partial in remove_unfinished_files(Path(settings.get("PARKNEWS_OUTPUT_DIR"))):
             logger.warning("Removed %s, left unfinished by an interrupted run", partial)
         connect = crawler.signals.connect
         connect(extension.spider_opened, signal=signals.spider_opened)
+        connect(extension.batch_ready, signal=parknews_signals.batch_ready)
         connect(extension.feed_slot_closed, signal=signals.feed_slot_closed)
         connect(extension.record_to_commit, signal=parknews_signals.record_to_commit)
         connect(extension.walk_ended, signal=parknews_signals.walk_ended)
@@ -132,53 +166,114 @@ class CrawlState:
         """Remember what to commit for a record once the file holding it is in place."""
         self.pending[row["url"]] = row
 
+    def batch_ready(self, path: str, urls: list[str]) -> str | None:
+        """Stage the records of an output file about to get its final name; a message
+        refusing the file when the state cannot stage them, or an earlier file failed."""
+        if self.output_failure is not None:
+            return f"an earlier output file could not be written ({self.output_failure})"
+        rows = [self.pending.pop(url) for url in urls if url in self.pending]
+        try:
+            self.store.stage_batch(path, rows)
+        except StateError as exc:
+            self.pending.update((row["url"], row) for row in rows)
+            self.failed(str(exc))
+            return str(exc)
+        self.staged[path] = rows
+        return None
+
     def feed_slot_closed(self, slot: FeedSlot) -> None:
-        """Commit the records of an output file that was stored; a failed store commits
-        nothing and fails the run."""
-        if not getattr(slot.storage, "stored", False):
-            self.failed(f"output file {slot.uri} could not be written")
-            return
-        exported = getattr(slot.exporter, "exported_urls", None)
-        if exported is None:
+        """Commit the records of an output file now in place (once the originals of any
+        duplicates among them are committed); a file that was not stored fails the run."""
+        final = getattr(slot.storage, "final_path", None)
+        if final is None:
             logger.warning(
-                "%s is a %s feed: its records are not committed to the state (only jsonlines "
-                "feeds are), so the next run writes them again",
+                "%s is not an output file of parknews's own storage: its records are not "
+                "committed to the state, so the next run writes them again",
                 slot.uri,
-                slot.format,
             )
             return
-        written = [self.pending.pop(url) for url in exported if url in self.pending]
+        path = str(final)
+        if not getattr(slot.storage, "stored", False):
+            if self.staged.pop(path, None) is not None:
+                self.forget_batch(path)
+            self.failed(f"output file {slot.uri} could not be written")
+            return
+        if path in self.staged:
+            self.in_place.add(path)
+            self.commit_in_place()
+
+    def uncommitted_originals(self) -> set[str]:
+        """Ids of the articles (not duplicates) announced or staged and not yet committed."""
+        rows = [*self.pending.values(), *(row for rows in self.staged.values() for row in rows)]
+        return {str(row["id"]) for row in rows if not row.get("duplicate_of")}
+
+    def commit_in_place(self, *, waiting_allowed: bool = True) -> None:
+        """Commit the batches in place, originals before their duplicates; with
+        `waiting_allowed` False (the run is over), commit every batch in place."""
+        while self.in_place:
+            waiting = self.uncommitted_originals() if waiting_allowed else set()
+            ready = [
+                path
+                for path in sorted(self.in_place)
+                if not any(row.get("duplicate_of") in waiting for row in self.staged[path])
+            ]
+            if not ready:
+                return
+            for path in ready:
+                if not self.commit(path):
+                    return
+
+    def commit(self, path: str) -> bool:
+        """Commit one staged batch whose file is in place; False when the state failed."""
         try:
-            self.store.commit_written(written, run_id=self.run_number)
+            self.store.commit_batch(path, run_id=self.run_number)
+        except StateError as exc:
+            # The batch stays staged in the database: the next run commits it.
+            self.in_place.discard(path)
+            self.failed(str(exc))
+            return False
+        rows = self.staged.pop(path)
+        self.in_place.discard(path)
+        self.committed += len(rows)
+        self.crawler.signals.send_catch_log(
+            parknews_signals.batch_committed, keys=[str(row["key"]) for row in rows]
+        )
+        return True
+
+    def forget_batch(self, path: str) -> None:
+        try:
+            self.store.discard_batch(path)
         except StateError as exc:
             logger.error("%s", exc)
-            self.pending.update((row["url"], row) for row in written)
-            self.failed(str(exc))
-            return
-        self.committed += len(written)
-        self.crawler.signals.send_catch_log(
-            parknews_signals.batch_committed, keys=[str(row["key"]) for row in written]
-        )
 
     def failed(self, message: str) -> None:
+        """Records could not be written or committed: no later file is put in place."""
+        logger.error("%s", message)
+        if self.output_failure is None:
+            self.output_failure = message
         self.crawler.signals.send_catch_log(parknews_signals.output_failed, message=message)
 
+    def uncommitted(self) -> int:
+        """Records announced and not committed: in no file in place, or in one whose commit
+        failed."""
+        return len(self.pending) + sum(len(rows) for rows in self.staged.values())
+
     def run_judged(self, report: dict[str, Any], exit_status: int) -> None:
-        """Record the walks this run completed and log its end in the state, then let the
-        lock go. Sent once the feeds are stored, so `pending` holds what was not committed."""
+        """Commit what is in place, record the walks this run completed and log its end in
+        the state, then let the lock go. Sent once the feeds are stored."""
+        self.commit_in_place(waiting_allowed=False)
         stats = self.crawler.stats
         finish_reason = stats.get_value("finish_reason") if stats else None
-        done = completed_walks(
-            self.walks_ended, self.walks_failed, finish_reason, len(self.pending)
-        )
+        uncommitted = self.uncommitted()
+        done = completed_walks(self.walks_ended, self.walks_failed, finish_reason, uncommitted)
         try:
             if done:
                 self.store.mark_walks(sorted(done), complete=True)
             self.store.finish_run(
                 self.run_number,
-                status="ok" if exit_status == ExitStatus.OK else "failed",
+                status=RUN_LOG_STATUS.get(exit_status, "failed"),
                 exit_code=exit_status,
-                report={"committed": self.committed, "uncommitted": len(self.pending)},
+                report={"committed": self.committed, "uncommitted": uncommitted},
             )
         except StateError as exc:
             logger.error("%s", exc)

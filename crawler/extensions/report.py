@@ -42,6 +42,29 @@ class ExitStatus(IntEnum):
     """Records could not be written (sysexits EX_CANTCREAT); the state did not advance."""
     ALREADY_RUNNING = 75
     """Another run holds the lock (sysexits EX_TEMPFAIL: try again later)."""
+    INTERRUPTED = 130
+    """The run was stopped before its end (Ctrl-C, SIGTERM; 128 + SIGINT, as shells report
+    it): nothing written is lost, and the next run picks up what this one did not write."""
+
+
+INTERRUPTED_REASONS = frozenset({"shutdown"})
+"""Why a spider closes when a signal stopped the run (Scrapy's finish_reason)."""
+STATE_UNUSABLE = "state_unusable"
+"""The finish_reason of a run the spider stopped because the state database failed."""
+
+
+def verdict(sites: dict[str, dict[str, Any]], reason: str, output_failed: bool) -> ExitStatus:
+    """The exit status of a run, the gravest first: records not written, the state
+    unusable, the run interrupted, a site failed."""
+    if output_failed:
+        return ExitStatus.OUTPUT
+    if reason == STATE_UNUSABLE:
+        return ExitStatus.STATE
+    if reason in INTERRUPTED_REASONS:
+        return ExitStatus.INTERRUPTED
+    if any(site["problems"] for site in sites.values()):
+        return ExitStatus.SITE_FAILED
+    return ExitStatus.OK
 
 
 @dataclass(frozen=True)
@@ -103,8 +126,8 @@ def site_problems(site: SiteRun, thresholds: Thresholds) -> list[str]:
     return problems
 
 
-def site_summary(site: SiteRun, thresholds: Thresholds) -> dict[str, Any]:
-    """One site's part of the report file."""
+def site_summary(site: SiteRun, thresholds: Thresholds, judged: bool = True) -> dict[str, Any]:
+    """One site's part of the report file; `problems` is empty when the site is not judged."""
     kinds = Counter(error["kind"] for error in site.errors)
     duration = (site.finished or 0) - (site.started or 0) if site.started else 0.0
     return {
@@ -117,12 +140,13 @@ def site_summary(site: SiteRun, thresholds: Thresholds) -> dict[str, Any]:
         "errors_by_kind": dict(kinds),
         "errors": site.errors,
         "duration_seconds": round(duration, 3),
-        "problems": site_problems(site, thresholds),
+        "problems": site_problems(site, thresholds) if judged else [],
     }
 
 
-def summary_table(sites: dict[str, dict[str, Any]]) -> str:
-    """The per-site summary as a fixed-width table for the end of the log."""
+def summary_table(sites: dict[str, dict[str, Any]], interrupted: bool = False) -> str:
+    """The per-site summary as a fixed-width table for the end of the log; the sites of an
+    interrupted run are not judged."""
     header = ("site", "requests", "lists", "new", "updated", "dup", "errors", "seconds", "status")
     rows = [header]
     for key, site in sites.items():
@@ -137,7 +161,7 @@ def summary_table(sites: dict[str, dict[str, Any]]) -> str:
                 str(articles.get("duplicate", 0)),
                 str(sum(site["errors_by_kind"].values())),
                 f"{site['duration_seconds']:.1f}",
-                "FAILED" if site["problems"] else "ok",
+                "interrupted" if interrupted else "FAILED" if site["problems"] else "ok",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -261,23 +285,25 @@ class RunReport:
         self.output_failed = True
 
     def report(self, reason: str) -> dict[str, Any]:
-        """The report as written to the run file."""
+        """The report as written to the run file. The sites of an interrupted run are not
+        judged: what they did not do, the stop kept them from."""
+        interrupted = reason in INTERRUPTED_REASONS
         for key in self.profiles:
             self.sites[key]  # every crawled site appears, even one that never answered
-        sites = {key: site_summary(run, self.thresholds) for key, run in sorted(self.sites.items())}
-        status = ExitStatus.OK
-        if any(site["problems"] for site in sites.values()):
-            status = ExitStatus.SITE_FAILED
+        sites = {
+            key: site_summary(run, self.thresholds, judged=not interrupted)
+            for key, run in sorted(self.sites.items())
+        }
         feed_failures = any(
             value
             for name, value in self.stats.get_stats().items()
             if name.startswith("feedexport/failed_count/")
         )
-        if self.output_failed or feed_failures:
-            status = ExitStatus.OUTPUT
+        status = verdict(sites, reason, self.output_failed or bool(feed_failures))
         return {
             "run_id": self.run_id,
             "finish_reason": reason,
+            "interrupted": interrupted,
             "duration_seconds": round(time.time() - self.started, 3),
             "exit_status": int(status),
             "sites": sites,
@@ -294,7 +320,14 @@ class RunReport:
         except OSError as exc:
             logger.error("Cannot write the run report %s: %s", path, exc.strerror)
             report["exit_status"] = int(ExitStatus.OUTPUT)
-        logger.info("Run summary (%s):\n%s", path, summary_table(report["sites"]))
+        table = summary_table(report["sites"], interrupted=report["interrupted"])
+        logger.info("Run summary (%s):\n%s", path, table)
+        if report["interrupted"]:
+            logger.warning(
+                "Run interrupted (%s) before its end: nothing written is lost; the next run "
+                "picks up what this one did not write",
+                report["finish_reason"],
+            )
         for key, site in report["sites"].items():
             for problem in site["problems"]:
                 logger.error("Site %s failed: %s", key, problem)

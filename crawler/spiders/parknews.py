@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -23,8 +22,9 @@ from crawler import listing
 from crawler import signals as parknews_signals
 from crawler.arguments import SPIDER_ARGUMENTS, parse_arguments
 from crawler.default_settings import parknews_settings
+from crawler.extensions.report import STATE_UNUSABLE
 from crawler.extract import NotAnArticle, build_record
-from crawler.feeds import output_feeds
+from crawler.feeds import new_run_id, output_feeds, output_folder
 from crawler.sites import Pagination, SiteProfile
 from crawler.state.errors import StateError
 from crawler.state.store import StateStore
@@ -44,11 +44,6 @@ def section_url(profile: SiteProfile, name: str) -> str:
     return next(section.url for section in profile.sections if section.name == name)
 
 
-def run_id() -> str:
-    """A sortable name for one run, from its UTC start time."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
 class ParknewsSpider(scrapy.Spider):
     """Crawls the news sections of every selected site profile (all of them by default).
 
@@ -66,7 +61,8 @@ class ParknewsSpider(scrapy.Spider):
         super().__init__(*args, **passthrough)
         self.profiles = {p.key: p for p in self.plan.profiles}
         self.allowed_domains = sorted({d for p in self.plan.profiles for d in p.allowed_domains})
-        self.run_id = run_id()
+        self.run_id = ""
+        """The run's name, sortable by its start time (set when the crawl starts)."""
         self.recheck_pages = 0
         self.gone_retry_days = 0.0
         self.started_mirrors: set[str] = set()
@@ -92,6 +88,7 @@ class ParknewsSpider(scrapy.Spider):
             settings.set("DOWNLOAD_DELAY", 0, priority="spider")
             settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
             settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="spider")
+        spider.run_id = new_run_id(output_folder(settings))
         if settings.getpriority("FEEDS") in (None, 0) or not settings.getdict("FEEDS"):
             settings.set("FEEDS", output_feeds(settings), priority="spider")
         return spider
@@ -233,8 +230,7 @@ class ParknewsSpider(scrapy.Spider):
                 if complete is not False:
                     self.store.mark_walks([walk], complete=False)
             except StateError as exc:
-                logger.error("%s", exc)
-                complete = False
+                raise self.state_unusable(exc) from None
             self.walks[walk] = bool(complete)
         return self.walks[walk]
 
@@ -256,9 +252,13 @@ class ParknewsSpider(scrapy.Spider):
                 wanted, retry_days=self.gone_retry_days
             )
         except StateError as exc:
-            logger.error("%s", exc)
-            return set()
+            raise self.state_unusable(exc) from None
         return {url for url, key in keys.items() if key in seen}
+
+    def state_unusable(self, exc: StateError) -> CloseSpider:
+        """Stop the run: without its state it would fetch and write everything again."""
+        logger.error("%s", exc)
+        return CloseSpider(STATE_UNUSABLE)
 
     def next_list_request(
         self,

@@ -106,7 +106,8 @@ def classify(
 
     In order: a known article key (`store.get`) gives "unchanged" or "revision" by content
     hash; else a stored article with the same content hash gives "exact_duplicate" (of that
-    article's original when it is itself a duplicate); else the most similar document at
+    article's original when it is itself a duplicate, unless that original is the record
+    itself); else the most similar document at
     `threshold` (default: the index's) or above, among those indexed and those the store
     finds (`store.near_duplicates`), gives "near_duplicate"; else "new". Where both know a
     document, the index has its latest revision and is believed. Bodies shorter than
@@ -134,14 +135,11 @@ def classify(
         return verdict("revision", known.id, known.revision + 1)
     if len(body) >= MIN_BODY_CHARS:
         original = store.find_by_content_hash(chash)
-        if original is not None and original.id != own_id:
-            return verdict(
-                "exact_duplicate",
-                own_id,
-                1,
-                duplicate_of=original.duplicate_of or original.id,
-                similarity=1.0,
-            )
+        # The stored text may be a copy of this very article, committed before it by a run
+        # that was stopped: an article is never a duplicate of itself.
+        target = None if original is None else original.duplicate_of or original.id
+        if target is not None and target != own_id:
+            return verdict("exact_duplicate", own_id, 1, duplicate_of=target, similarity=1.0)
         if sig is not None:
             level = index.threshold if threshold is None else threshold
             matches = index.query_signature(sig, level)

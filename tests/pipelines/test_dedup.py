@@ -3,7 +3,6 @@ index and `classify`."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import statistics
@@ -11,18 +10,15 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from crawler import signals as parknews_signals
 from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD as DEFAULT_THRESHOLD
 from crawler.extensions.crawlstate import CrawlState
-from crawler.feeds import TrackingJsonLinesExporter
 from crawler.state.store import StateStore
 from crawler.text.minhash import (
     SIGNATURE_BYTES,
@@ -40,6 +36,7 @@ from pipelines.dedup.index import NearDuplicateIndex
 from pipelines.dedup.text import comparison_text, content_hash, invariant_text
 from pipelines.dedup.verdict import MIN_BODY_CHARS, PendingLookup, Verdict, classify
 from pipelines.normalise.script import ScriptConverter
+from tests.conftest import write_batch
 
 PAIRS_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "pairs.jsonl"
 
@@ -525,6 +522,30 @@ def test_duplicate_of_a_duplicate_points_at_the_original(run: Run) -> None:
     assert (verdict.kind, verdict.duplicate_of) == ("exact_duplicate", original["id"])
 
 
+def test_an_article_is_never_a_duplicate_of_itself(run: Run) -> None:
+    """A run stopped after committing a copy but before writing its original leaves the
+    copy in the state pointing at the original: the original, met again, is new."""
+    source = pair("mirror-9931")
+    original = record_of(source["a"], "g0000000000000000001")
+    mirror = record_of(source["b"], "g0000000000000000002")
+    first = Run(run.store, NearDuplicateIndex())
+    copy_verdict = first.see(mirror)
+    assert copy_verdict.kind == "new"  # the copy came first, so it reads as an article
+    copied = Verdict(
+        "exact_duplicate",
+        copy_verdict.key,
+        mirror["id"],
+        copy_verdict.content_hash,
+        copy_verdict.fingerprint,
+        1,
+        duplicate_of=original["id"],
+        similarity=1.0,
+    )
+    run.store.commit_written([copied.written(mirror)])
+    again = Run(run.store, NearDuplicateIndex()).see(original)
+    assert again.kind == "new" and again.duplicate_of is None
+
+
 def test_short_bodies_are_never_duplicates(run: Run) -> None:
     body = "详见附件。"
     assert len(invariant_text(body, converter())) < MIN_BODY_CHARS
@@ -617,7 +638,8 @@ class PipelineRun:
         )
         self.state = self.crawler.get_extension(CrawlState)
         self.pipeline = DedupPipeline.from_crawler(self.crawler)
-        self.crawler.signals.send_catch_log(signals.spider_opened, spider=None)
+        if self.state is not None:
+            self.state.spider_opened()  # hands the store to the pipeline
         self.batches = 0
 
     def process(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -625,20 +647,8 @@ class PipelineRun:
         return out
 
     def commit(self, records: list[dict[str, Any]]) -> None:
-        assert self.state is not None
         self.batches += 1
-        exporter = TrackingJsonLinesExporter(io.BytesIO())
-        exporter.start_exporting()
-        for record in records:
-            exporter.export_item(record)
-        exporter.finish_exporting()
-        slot = SimpleNamespace(
-            storage=SimpleNamespace(stored=True),
-            exporter=exporter,
-            uri=str(self.folder / f"batch{self.batches}.jsonl"),
-            format="jsonlines",
-        )
-        self.crawler.signals.send_catch_log(signals.feed_slot_closed, slot=slot)
+        assert write_batch(self.crawler, self.folder / f"batch{self.batches}.jsonl", records)
 
     def close(self) -> None:
         self.crawler.signals.send_catch_log(parknews_signals.run_judged, report={}, exit_status=0)
