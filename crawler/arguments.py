@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from crawler.middlewares.replay import DEMO_ARCHIVE
+from crawler.middlewares.replay import DEMO_ARCHIVE, ArchiveError, check_archive
 from crawler.sites import SITES, ProfileError, SiteProfile, generic_profile
 
 SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
@@ -66,16 +66,29 @@ def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
         if not re.fullmatch(r"[1-9]\d*", text):
             raise ArgumentError(f"max_pages must be a whole number of at least 1, got {text!r}")
         max_pages = int(text)
-    replay = None
-    if arguments.get("replay"):
-        value = str(arguments["replay"])
-        replay = DEMO_ARCHIVE if value == "demo" else Path(value).expanduser()
-        if not replay.is_file():
-            raise ArgumentError(
-                f"replay must be 'demo' or the path of a WARC file; {str(replay)!r} is not a file"
-            )
+    replay = replay_archive(arguments.get("replay"))
     full_text = str(arguments.get("full") or "0").strip().lower()
     if full_text not in ("0", "1", "true", "false", "yes", "no"):
         raise ArgumentError(f"full must be 1 or 0, got {arguments['full']!r}")
     full = full_text in ("1", "true", "yes")
     return CrawlPlan(profiles=profiles, since=since, max_pages=max_pages, replay=replay, full=full)
+
+
+def replay_archive(value: Any) -> Path | None:
+    """The archive `replay=demo|PATH` names, read through once to be sure it can be
+    replayed; ArgumentError naming the file and what is wrong with it."""
+    if not value:
+        return None
+    text = str(value)
+    path = DEMO_ARCHIVE if text == "demo" else Path(text).expanduser()
+    if not path.is_file():
+        raise ArgumentError(
+            f"replay must be 'demo' or the path of a WARC file; {str(path)!r} is not a file"
+        )
+    try:
+        check_archive(path)
+    except ArchiveError as exc:
+        raise ArgumentError(str(exc)) from exc
+    except OSError as exc:
+        raise ArgumentError(f"replay archive {path} cannot be read: {exc.strerror}") from exc
+    return path

@@ -8,34 +8,182 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import redirect_stderr
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
+from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
 
 DEMO_ARCHIVE = Path(__file__).parent.parent / "data" / "demo.warc.gz"
 """The demo archive: the fixture sites as `-a replay=demo` crawls them."""
+READ_SIZE = 64 * 1024
 logger = logging.getLogger(__name__)
+
+
+class ArchiveError(ValueError):
+    """An archive that cannot be replayed (in full); the message is one line naming the file
+    and what is wrong with it."""
+
+
+class NotInArchive(IgnoreRequest):
+    """A request the replayed archive holds no answer to: not an answer from the site, so
+    nothing is concluded about the page (it is not "gone")."""
+
+
+class DamagedRecord(IgnoreRequest):
+    """A request whose archived answer cannot be read."""
 
 
 def exchange_key(method: str, url: str, body: bytes) -> str:
     """What identifies one request in an archive: method, URL and a digest of the body."""
     digest = hashlib.sha1(body).hexdigest() if body else "-"
     return f"{method.upper()} {url} {digest}"
+
+
+@dataclass(frozen=True)
+class RecordHead:
+    """What the index keeps of one WARC record: where it starts, its type, target URL, id,
+    date and links (WARC-Concurrent-To), and for a request its HTTP method and body."""
+
+    offset: int
+    kind: str
+    url: str
+    record_id: str
+    date: str
+    links: tuple[str, ...]
+    method: str = "GET"
+    body: bytes = b""
+
+
+def unread_bytes(record: Any) -> int:
+    """Read the rest of a record; how many bytes of its Content-Length the file lacked."""
+    stream = record.raw_stream
+    while stream.read(READ_SIZE):
+        pass
+    return int(getattr(stream, "limit", 0))
+
+
+def record_head(record: Any, offset: int) -> RecordHead:
+    """The index's view of a record, its request body read (warcio record in, any kind)."""
+    headers = record.rec_headers
+    kind = record.rec_type or ""
+    is_request = kind == "request"
+    return RecordHead(
+        offset=offset,
+        kind=kind,
+        url=headers.get_header("WARC-Target-URI") or "",
+        record_id=headers.get_header("WARC-Record-ID") or "",
+        date=headers.get_header("WARC-Date") or "",
+        # Pairing goes either way: parknews points requests at responses, wget and others
+        # point responses at requests.
+        links=tuple(v for name, v in headers.headers if name.lower() == "warc-concurrent-to"),
+        method=record.http_headers.protocol if is_request and record.http_headers else "GET",
+        body=record.content_stream().read() if is_request else b"",
+    )
+
+
+def damaged(path: Path, number: int, offset: int, what: str) -> ArchiveError:
+    """The one-line error for record `number` of an archive, with the way to keep the whole
+    records before it (a recording cut short by a killed run is whole up to its last one)."""
+    message = f"replay archive {path} is damaged: record {number} {what}"
+    if offset:
+        message += (
+            f"; the {number - 1} records before it can be replayed from a copy of its first "
+            f"{offset} bytes (head -c {offset} {path} > COPY)"
+        )
+    return ArchiveError(message)
+
+
+def load_failure(path: Path, number: int, offset: int, exc: Exception) -> ArchiveError:
+    """The one-line error for a record warcio could not parse."""
+    detail = " ".join(str(exc).split())
+    if "non-chunked gzip" in detail:
+        return ArchiveError(
+            f"replay archive {path} is gzipped as one stream, not record by record; "
+            f"`warcio recompress {path} NEW_PATH` writes a copy that can be replayed"
+        )
+    if number == 1 and isinstance(exc, ArchiveLoadFailed):
+        return ArchiveError(f"replay archive {path} is not a WARC file ({detail[:120]})")
+    return damaged(path, number, offset, f"(at byte {offset}) cannot be read")
+
+
+def checked_head(path: Path, records: Any, number: int, size: int) -> RecordHead | None:
+    """The next record of an open archive of `size` bytes, read to its end; None after the
+    last one.
+
+    warcio reads damaged input without complaint (a record cut in its HTTP headers ends the
+    iteration as if the file ended there) or with anything from ArchiveLoadFailed to
+    AttributeError, and writes some complaints to stderr: every way is turned into one
+    ArchiveError, and stderr is kept clean."""
+    with redirect_stderr(io.StringIO()) as complaints:
+        try:
+            record = next(records, None)
+            offset = int(records.offset)
+            if record is None and offset < size:
+                raise load_failure(path, number, offset, EOFError())
+            if record is None:
+                return None
+            length = record.rec_headers.get_header("Content-Length") or ""
+            if not length.isdigit():
+                raise damaged(path, number, offset, f"(at byte {offset}) has no Content-Length")
+            head = record_head(record, offset)
+            missing = unread_bytes(record)
+        except ArchiveError:
+            raise
+        except Exception as exc:  # warcio's errors on damaged input are of any type
+            raise load_failure(path, number, int(records.offset), exc) from exc
+    if missing:
+        where = f"(a {head.kind or 'record'} of {head.url or '?'}, at byte {head.offset})"
+        kept = int(length) - missing
+        raise damaged(path, number, head.offset, f"{where} is cut short, {kept} of {length} bytes")
+    if complaints.getvalue().strip():
+        raise load_failure(path, number, head.offset, ValueError(complaints.getvalue()))
+    return head
+
+
+def scan_archive(path: Path) -> Iterator[RecordHead]:
+    """Every record of a WARC file in file order, each read to its end; ArchiveError at the
+    first one that cannot be read or is cut short (the file reads once, front to back)."""
+    with path.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        records = ArchiveIterator(stream)
+        for number in itertools.count(1):
+            head = checked_head(path, records, number, size)
+            if head is None:
+                return
+            yield head
+
+
+def check_archive(path: Path) -> int:
+    """The number of responses a WARC file holds; ArchiveError, its message naming the file
+    and what is wrong, for a file that is empty, not a WARC file, damaged or cut short, or
+    that holds no response."""
+    if path.stat().st_size == 0:
+        raise ArchiveError(f"replay archive {path} is empty")
+    responses = sum(1 for head in scan_archive(path) if head.kind == "response")
+    if not responses:
+        raise ArchiveError(f"replay archive {path} holds no response records")
+    return responses
 
 
 @dataclass(frozen=True)
@@ -47,42 +195,33 @@ class ArchivedResponse:
 
 
 class WarcIndex:
-    """The responses of a WARC file by request, read from disk only when asked for."""
+    """The responses of a WARC file by request, read from disk only when asked for.
+
+    A damaged archive is indexed up to its first damaged record; `damage` then says what is
+    wrong."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._by_key: dict[str, ArchivedResponse] = {}
         self._by_url: dict[str, ArchivedResponse] = {}
+        self.damage: ArchiveError | None = None
         self._build()
 
     def _build(self) -> None:
         request_keys: dict[str, str] = {}
         responses: dict[str, ArchivedResponse] = {}
         links: list[tuple[str, str]] = []
-        with self.path.open("rb") as stream:
-            records = ArchiveIterator(stream)
-            for record in records:
-                headers = record.rec_headers
-                url = headers.get_header("WARC-Target-URI") or ""
-                record_id = headers.get_header("WARC-Record-ID") or ""
-                # Pairing goes either way: parknews points requests at responses, wget and
-                # others point responses at requests.
-                links.extend(
-                    (record_id, value)
-                    for name, value in headers.headers
-                    if name.lower() == "warc-concurrent-to"
-                )
-                if record.rec_type == "request":
-                    method = record.http_headers.protocol if record.http_headers else "GET"
-                    body = record.content_stream().read()
-                    request_keys[record_id] = exchange_key(method, url, body)
-                elif record.rec_type == "response":
-                    found = ArchivedResponse(
-                        offset=records.get_record_offset(),
-                        recorded_at=headers.get_header("WARC-Date") or "",
-                    )
-                    responses[record_id] = found
-                    self._by_url.setdefault(url, found)
+        try:
+            for head in scan_archive(self.path):
+                links.extend((head.record_id, value) for value in head.links)
+                if head.kind == "request":
+                    request_keys[head.record_id] = exchange_key(head.method, head.url, head.body)
+                elif head.kind == "response":
+                    found = ArchivedResponse(offset=head.offset, recorded_at=head.date)
+                    responses[head.record_id] = found
+                    self._by_url.setdefault(head.url, found)
+        except ArchiveError as exc:
+            self.damage = exc
         for one, other in links:
             for request_id, response_id in ((one, other), (other, one)):
                 if request_id in request_keys and response_id in responses:
@@ -99,27 +238,50 @@ class WarcIndex:
         return found
 
     def read(self, found: ArchivedResponse) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Status, headers and body of an archived response."""
+        """Status, headers and body of an archived response; ArchiveError if it cannot be
+        read in full."""
         with self.path.open("rb") as stream:
             stream.seek(found.offset)
-            record = next(iter(ArchiveIterator(stream)))
-            status_line = record.http_headers.get_statuscode() if record.http_headers else "200"
-            headers = list(record.http_headers.headers) if record.http_headers else []
-            body = record.content_stream().read()
-        return int(status_line), headers, body
+            with redirect_stderr(io.StringIO()) as complaints:
+                try:
+                    record = next(iter(ArchiveIterator(stream)))
+                    http = record.http_headers
+                    status = int(http.get_statuscode()) if http else 200
+                    headers = list(http.headers) if http else []
+                    body = record.content_stream().read()
+                    missing = unread_bytes(record)
+                except Exception as exc:  # warcio's errors on damaged input are of any type
+                    raise ArchiveError(
+                        f"replay archive {self.path}: the record at byte {found.offset} "
+                        f"cannot be read ({type(exc).__name__})"
+                    ) from exc
+        if missing or complaints.getvalue().strip():
+            raise ArchiveError(
+                f"replay archive {self.path}: the record at byte {found.offset} is damaged "
+                "or cut short"
+            )
+        return status, headers, body
 
 
 class ReplayMiddleware:
     """Downloader middleware: answers every request from `PARKNEWS_REPLAY_ARCHIVE`.
 
-    A request the archive does not hold gets a 404 marked `X-Parknews-Replay: missing` and is
-    counted as `parknews/replay/missing`; nothing goes to the network.
+    A request the archive does not hold fails with NotInArchive (stat
+    `parknews/replay/missing`), one whose record cannot be read with DamagedRecord (stat
+    `parknews/replay/damaged`); both are IgnoreRequest, so the request's errback sees a
+    failure with no response: nothing answered, nothing is learnt about the page. A request
+    with no errback of its own (robots.txt) is reported here with the signal `failure`.
+    Nothing goes to the network. An archive damaged part way is replayed up to the damage.
     """
 
-    def __init__(self, archive: Path, stats: StatsCollector) -> None:
+    def __init__(self, archive: Path, stats: StatsCollector, signals: SignalManager) -> None:
         self.index = WarcIndex(archive)
         self.stats = stats
+        self.signals = signals
         logger.info("Replaying %d recorded responses from %s", len(self.index), archive)
+        if self.index.damage is not None:
+            self.stats.inc_value("parknews/replay/damaged")
+            logger.error("%s. Replaying the records before it.", self.index.damage)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
@@ -127,17 +289,20 @@ class ReplayMiddleware:
         if not path:
             raise NotConfigured  # no message: Scrapy would log an unset option as a warning
         assert crawler.stats is not None
-        return cls(Path(path), crawler.stats)
+        return cls(Path(path), crawler.stats, crawler.signals)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> Response:
         found = self.index.find(request.method, request.url, request.body)
         if found is None:
-            self.stats.inc_value("parknews/replay/missing")
-            logger.warning("Not in the replayed archive: %s %s", request.method, request.url)
-            return Response(
-                request.url, status=404, headers={"X-Parknews-Replay": "missing"}, request=request
+            self.fail(
+                request,
+                NotInArchive(f"not in the replayed archive: {request.method} {request.url}"),
+                "parknews/replay/missing",
             )
-        status, header_list, body = self.index.read(found)
+        try:
+            status, header_list, body = self.index.read(found)
+        except ArchiveError as exc:
+            self.fail(request, DamagedRecord(str(exc)), "parknews/replay/damaged")
         headers = Headers()
         for name, value in header_list:
             if name.lower() not in ("transfer-encoding",):
@@ -146,6 +311,22 @@ class ReplayMiddleware:
         self.stats.inc_value("parknews/replay/hits")
         cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
         return cls(url=request.url, status=status, headers=headers, body=body, request=request)
+
+    def fail(self, request: Request, error: IgnoreRequest, stat: str) -> NoReturn:
+        """Count the failure and raise it; report it unless the request's errback will."""
+        self.stats.inc_value(stat)
+        if request.errback is None:
+            kind = type(error).__name__
+            logger.warning("%s: %s (%s)", kind, request.url, error)
+            self.signals.send_catch_log(
+                parknews_signals.failure,
+                site=None,
+                url=request.url,
+                kind=kind,
+                detail=str(error),
+                unanswered=True,
+            )
+        raise error
 
 
 class RecordMiddleware:

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.test import get_crawler
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.middlewares.replay import DEMO_ARCHIVE, WarcIndex, archive_summary
+from crawler import signals as parknews_signals
+from crawler.middlewares.replay import (
+    DEMO_ARCHIVE,
+    DamagedRecord,
+    NotInArchive,
+    ReplayMiddleware,
+    WarcIndex,
+    archive_summary,
+)
+from crawler.sites import SITES
 from tests.conftest import golden_differences, golden_records, run_crawl
 
 pytestmark = pytest.mark.crawl
@@ -103,3 +117,123 @@ def test_posts_to_one_url_are_told_apart_by_body(tmp_path: Path, response_first:
         status, _, payload = index.read(found)
         assert (status, payload) == (200, answer)
     assert index.find("POST", url, b"columnid=3") is None
+
+
+def demo_exchanges(path: Path, count: int) -> None:
+    """Write the demo's first `count` request/response pairs to `path`: every record whole,
+    the rest of the crawl missing."""
+    records = ArchiveIterator(io.BytesIO(DEMO_ARCHIVE.read_bytes()))
+    starts = [(records.get_record_offset(), record.rec_type) for record in records]
+    assert [kind for _, kind in starts[:2]] == ["response", "request"]
+    path.write_bytes(DEMO_ARCHIVE.read_bytes()[: starts[2 * count][0]])
+
+
+def expected_articles() -> set[str]:
+    """The URLs of the demo's articles, mirror copies (written as duplicates) left out."""
+    return {
+        url for url, record in golden_records().items() if SITES[record["site"]].mirror_of is None
+    }
+
+
+def run_reports(output_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text("utf-8")) for p in sorted((output_dir / "runs").glob("*"))]
+
+
+def test_a_replay_of_a_cut_archive_then_the_whole_one_write_every_article_once(
+    tmp_path: Path,
+) -> None:
+    """A request missing from the archive is not a page gone from the site: the section is
+    walked again and the article fetched by the next run."""
+    half = tmp_path / "half.warc.gz"
+    demo_exchanges(half, 107 // 2)
+    output = tmp_path / "out"
+    cut = run_crawl(output, "-a", f"replay={half}", proxy=DEAD_PROXY)
+    whole = run_crawl(output, "-a", "replay=demo", proxy=DEAD_PROXY)
+    urls = [record["url"] for record in whole.records]  # the files of both runs
+    assert sorted(set(urls)) == sorted(urls)
+    assert set(urls) == expected_articles()
+    assert len(urls) == 73
+    assert len({record["url"] for record in whole.duplicates}) == len(whole.duplicates) == 6
+    # Every site lost requests to the cut, more than 10% of them: site errors, status 1.
+    assert cut.returncode == 1, cut.stderr[-3000:]
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    first_report = run_reports(output)[0]
+    assert all(s["errors_by_kind"].get("NotInArchive") for s in first_report["sites"].values())
+    assert "Traceback" not in cut.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"hello\nworld\n", "is not a WARC file (Unknown archive format, first line: ['hello'])"),
+        (
+            DEMO_ARCHIVE.read_bytes()[:1000],
+            "is damaged: record 3 (at byte 887) cannot be read; the 2 records before it can be "
+            "replayed from a copy of its first 887 bytes (head -c 887 {archive} > COPY)",
+        ),
+    ],
+    ids=["plain text", "cut to 1,000 bytes"],
+)
+def test_an_archive_that_cannot_be_replayed_stops_the_run_in_one_line(
+    content: bytes, problem: str, tmp_path: Path
+) -> None:
+    archive = tmp_path / "recorded.warc.gz"
+    archive.write_bytes(content)
+    result = run_crawl(tmp_path / "out", "-a", f"replay={archive}", proxy=DEAD_PROXY, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    message = problem.format(archive=archive)
+    assert lines == [f"parknews: error: replay archive {archive} {message}"]
+
+
+def replay_middleware(archive: Path) -> tuple[ReplayMiddleware, list[dict[str, Any]]]:
+    """A replay middleware on `archive`, and the `failure` signals it sends."""
+    crawler = get_crawler(settings_dict={"PARKNEWS_REPLAY_ARCHIVE": str(archive)})
+    failures: list[dict[str, Any]] = []
+
+    def heard(**arguments: Any) -> None:
+        failures.append(arguments)
+
+    crawler.signals.connect(heard, signal=parknews_signals.failure, weak=False)
+    return ReplayMiddleware.from_crawler(crawler), failures
+
+
+def test_a_request_missing_from_the_archive_fails_with_no_response() -> None:
+    middleware, failures = replay_middleware(DEMO_ARCHIVE)
+    url = "http://www.sipac.gov.cn/szgyyq/yqyw/202401/t20240101_0.shtml"
+    with pytest.raises(NotInArchive, match=f"not in the replayed archive: GET {url}"):
+        middleware.process_request(Request(url, errback=lambda failure: None))
+    assert failures == []  # the request's errback reports it
+    assert issubclass(NotInArchive, IgnoreRequest)
+    # No errback of its own, as robots.txt: the middleware reports it.
+    with pytest.raises(NotInArchive):
+        middleware.process_request(Request("http://www.example.gov.cn/robots.txt"))
+    assert [(f["site"], f["kind"], f["unanswered"]) for f in failures] == [
+        (None, "NotInArchive", True)
+    ]
+    assert middleware.stats.get_value("parknews/replay/missing") == 2
+
+
+def test_a_record_damaged_during_the_crawl_fails_its_request(tmp_path: Path) -> None:
+    archive = tmp_path / "demo.warc.gz"
+    archive.write_bytes(DEMO_ARCHIVE.read_bytes())
+    middleware, _ = replay_middleware(archive)
+    url = "http://www.sipac.gov.cn/robots.txt"
+    found = middleware.index.find("GET", url, b"")
+    assert found is not None
+    with archive.open("r+b") as stream:
+        stream.truncate(found.offset + 200)
+    with pytest.raises(DamagedRecord, match=f"the record at byte {found.offset}"):
+        middleware.process_request(Request(url, errback=lambda failure: None))
+    assert middleware.stats.get_value("parknews/replay/damaged") == 1
+
+
+def test_an_archive_damaged_part_way_is_replayed_up_to_the_damage(tmp_path: Path) -> None:
+    archive = tmp_path / "cut.warc.gz"
+    archive.write_bytes(DEMO_ARCHIVE.read_bytes()[:1000])
+    middleware, _ = replay_middleware(archive)
+    assert middleware.stats.get_value("parknews/replay/damaged") == 1
+    response = middleware.process_request(Request("http://www.sipac.gov.cn/robots.txt"))
+    assert response.status == 200
+    with pytest.raises(NotInArchive):
+        middleware.process_request(Request("http://www.wehdz.gov.cn/robots.txt"))
