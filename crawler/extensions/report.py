@@ -269,6 +269,7 @@ class RunReport:
     ) -> None:
         """A failed request or unusable page; `unanswered` when no response came back at all
         (timeout, reset, DNS), so the request is counted here."""
+        site = site or self.site_of(url)
         if unanswered and site is not None:
             self.count_request(site)
         entry = {"url": url, "kind": kind}
