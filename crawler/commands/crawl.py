@@ -4,6 +4,7 @@ state database, its output folder and the run lock."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -117,6 +118,9 @@ class Command(ScrapyCrawlCommand):
         crawler.signals.connect(self.run_judged, signal=parknews_signals.run_judged)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
+        # The crawl is over: a Ctrl-C pressed a moment too late must not turn its verdict
+        # into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
         elif self.judged is None:
