@@ -20,12 +20,21 @@ come as runs. So a later block is dropped as a repeat when
   short title or byline at the edge of a reprinted copy goes with the copy.
 
 The first occurrence always stays where it was.
+
+Work per page
+-------------
+Each block is keyed once, and the blocks read so far are indexed (`SeenBlocks`) so that the
+longest earlier run matching the blocks ahead is found in time proportional to its length:
+the work grows linearly with the number of blocks, however often a block recurs. Only the
+first `MAX_COMPARED_BLOCKS` blocks are compared; the blocks past them are kept unchanged, in
+their order, so the cost of comparing is bounded whatever the page's size. An article has
+tens or hundreds of blocks: a page past the cap is no article but a dump (a log, a data table,
+one paragraph pasted thousands of times), and its tail is passed on as it came, not cut.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 from crawler.text.vocabulary import RELATED_LINKS_HEADING
 from pipelines.blocktext import nfkc, repeat_key
@@ -39,68 +48,121 @@ MIN_RUN_BLOCKS = 2
 MIN_RUN_CHARS = 60
 """Fewest key characters a repeated run of short blocks needs; shorter runs are refrains."""
 
+MAX_COMPARED_BLOCKS = 20_000
+"""Blocks compared for repeats, from the first; the blocks past them are kept unchanged."""
+
 
 def drop_repeated_blocks(blocks: list[str]) -> list[str]:
     """Keep each repeated block or run at its first place; short standalone refrains stay."""
-    keys = [repeat_key(block) for block in blocks]
+    compared = blocks[:MAX_COMPARED_BLOCKS]
+    keys = [repeat_key(block) for block in compared]
     repeat = _mark_repeats(keys)
     _extend_to_fringe(keys, repeat)
-    return [block for block, dropped in zip(blocks, repeat, strict=True) if not dropped]
+    kept = [block for block, dropped in zip(compared, repeat, strict=True) if not dropped]
+    return kept + blocks[MAX_COMPARED_BLOCKS:]
 
 
 def _mark_repeats(keys: list[str]) -> list[bool]:
     """Flag blocks that repeat as a long block or as part of a long enough run."""
-    earlier: dict[str, list[int]] = defaultdict(list)
+    symbols = _symbols(keys)
+    seen = SeenBlocks()
     repeat = [False] * len(keys)
     i = 0
     while i < len(keys):
-        key = keys[i]
-        if not key:
-            i += 1
-            continue
-        run = max((_run_length(keys, j, i) for j in earlier.get(key, ())), default=0)
-        run_chars = sum(len(keys[x]) for x in range(i, i + run))
-        if run >= MIN_RUN_BLOCKS and run_chars >= MIN_RUN_CHARS:
-            for x in range(i, i + run):
-                repeat[x] = True
-                earlier[keys[x]].append(x)
-            i += run
-            continue
-        if run and len(key) >= LONG_BLOCK_CHARS:
-            repeat[i] = True
-        earlier[key].append(i)
-        i += 1
+        step = 1
+        if keys[i]:
+            run = seen.longest_run(symbols, i)
+            run_chars = sum(len(keys[x]) for x in range(i, i + run))
+            if run >= MIN_RUN_BLOCKS and run_chars >= MIN_RUN_CHARS:
+                repeat[i : i + run] = [True] * run
+                step = run
+            elif run and len(keys[i]) >= LONG_BLOCK_CHARS:
+                repeat[i] = True
+        for x in range(i, i + step):
+            seen.append(symbols[x])
+        i += step
     return repeat
 
 
-def _run_length(keys: list[str], first: int, later: int) -> int:
-    """How many blocks from `later` on match those from `first` on, without overlapping."""
-    length = 0
-    while (
-        later + length < len(keys)
-        and first + length < later
-        and keys[first + length]
-        and keys[first + length] == keys[later + length]
-    ):
-        length += 1
-    return length
+def _symbols(keys: list[str]) -> list[int]:
+    """One number per block: equal for equal keys, and unique for each empty key, so a run
+    never matches across a blank block."""
+    numbers: dict[str, int] = {}
+    return [numbers.setdefault(key, len(numbers)) if key else -1 - i for i, key in enumerate(keys)]
+
+
+class SeenBlocks:
+    """The blocks read so far, indexed so that the longest run of later blocks that occurred
+    among them is found in time proportional to its length (a suffix automaton over block
+    symbols: every run that occurred is a path of transitions from state 0).
+
+    Appending a block costs amortised constant time, so a page is indexed in linear time.
+    """
+
+    def __init__(self) -> None:
+        self.transitions: list[dict[int, int]] = [{}]
+        self.link = [-1]
+        self.length = [0]
+        self.last = 0
+
+    def longest_run(self, symbols: list[int], start: int) -> int:
+        """How many blocks from `start` on reproduce, in order, blocks already appended."""
+        state = run = 0
+        while start + run < len(symbols):
+            state = self.transitions[state].get(symbols[start + run], -1)
+            if state < 0:
+                break
+            run += 1
+        return run
+
+    def append(self, symbol: int) -> None:
+        """Add the next block of the page (the automaton's online construction)."""
+        # Each state stands for the runs ending at the same set of places; `link` leads to the
+        # state of their shorter endings, `length` is the longest run a state stands for.
+        transitions, link, length = self.transitions, self.link, self.length
+        current = len(length)
+        transitions.append({})
+        length.append(length[self.last] + 1)
+        link.append(0)
+        state = self.last
+        while state >= 0 and symbol not in transitions[state]:
+            transitions[state][symbol] = current
+            state = link[state]
+        if state >= 0:
+            follow = transitions[state][symbol]
+            if length[follow] == length[state] + 1:
+                link[current] = follow
+            else:
+                # `follow` also stands for longer runs that do not end here: split it so that
+                # the runs ending here get a state of their own.
+                clone = len(length)
+                transitions.append(dict(transitions[follow]))
+                length.append(length[state] + 1)
+                link.append(link[follow])
+                while state >= 0 and transitions[state].get(symbol) == follow:
+                    transitions[state][symbol] = clone
+                    state = link[state]
+                link[follow] = link[current] = clone
+        self.last = current
 
 
 def _extend_to_fringe(keys: list[str], repeat: list[bool]) -> None:
-    """Also flag earlier-seen blocks that border a flagged block (a copy's title or byline)."""
-    first_seen: dict[str, int] = {}
-    for index, key in enumerate(keys):
-        first_seen.setdefault(key, index)
-    changed = True
-    while changed:
-        changed = False
-        for index, key in enumerate(keys):
-            if repeat[index] or not key or first_seen[key] == index:
-                continue
-            neighbours = (index - 1, index + 1)
-            if any(0 <= n < len(keys) and repeat[n] for n in neighbours):
-                repeat[index] = True
-                changed = True
+    """Also flag earlier-seen blocks that border a flagged block (a copy's title or byline).
+
+    Flagging spreads through neighbours, so a stretch of earlier-seen blocks is flagged whole
+    as soon as one of its blocks is: one pass each way flags every such stretch.
+    """
+    seen: set[str] = set()
+    earlier_seen = []
+    for key in keys:
+        earlier_seen.append(bool(key) and key in seen)
+        seen.add(key)
+    for index in range(1, len(keys)):
+        if earlier_seen[index] and repeat[index - 1]:
+            repeat[index] = True
+    for index in range(len(keys) - 2, -1, -1):
+        if earlier_seen[index] and repeat[index + 1]:
+            repeat[index] = True
 
 
 # Unfilled widgets: a CMS list or field rendered with its template text instead of content.

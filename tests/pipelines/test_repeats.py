@@ -6,10 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipelines import repeats
 from pipelines.blocktext import repeat_key
 from pipelines.repeats import (
     LONG_BLOCK_CHARS,
+    MAX_COMPARED_BLOCKS,
     MIN_RUN_CHARS,
+    SeenBlocks,
     drop_repeated_blocks,
     drop_template_widgets,
     is_related_heading,
@@ -143,6 +146,13 @@ def test_short_title_and_byline_at_the_edge_of_a_copy_go_with_it() -> None:
     assert drop_repeated_blocks(blocks) == blocks[:5]
 
 
+def test_title_and_meta_line_two_blocks_from_a_copy_go_with_it() -> None:
+    # Only the paragraphs match as a run; the title and source line reach it through each other.
+    first = ["园区召开政法工作会议", "来源：园区党政办", "时间：2024-03-15", P1, P2, BYLINE]
+    copy = ["园区召开政法工作会议", "来源：园区党政办", P1, P2, BYLINE]
+    assert drop_repeated_blocks([*first, *copy]) == first
+
+
 @pytest.mark.parametrize(
     "blocks",
     [
@@ -153,6 +163,153 @@ def test_short_title_and_byline_at_the_edge_of_a_copy_go_with_it() -> None:
 )
 def test_blocks_without_repeats_are_unchanged(blocks: list[str]) -> None:
     assert drop_repeated_blocks(blocks) == blocks
+
+
+# --- work on large pages ---------------------------------------------------------------
+
+
+class KeyWork:
+    """Counts the hashing and comparing of comparison keys, and stops at a budget."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.done = 0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done > self.budget:
+            raise AssertionError(f"more than {self.budget} key hashes and comparisons")
+
+
+class CountedKey(str):
+    """A comparison key that reports each hash and comparison of itself to a `KeyWork`."""
+
+    work: KeyWork
+
+    def __eq__(self, other: object) -> bool:
+        self.work.tick()
+        return str.__eq__(self, other)
+
+    def __hash__(self) -> int:
+        self.work.tick()
+        return str.__hash__(self)
+
+
+KEY_WORK_PER_BLOCK = 16
+"""Key hashes and comparisons a block may cost: a constant, however often the block recurs."""
+
+
+def counting_keys(monkeypatch: pytest.MonkeyPatch, budget: int) -> KeyWork:
+    work = KeyWork(budget)
+
+    def counted_key(block: str) -> str:
+        key = CountedKey(repeat_key(block))
+        key.work = work
+        return key
+
+    monkeypatch.setattr(repeats, "repeat_key", counted_key)
+    return work
+
+
+def test_a_page_of_one_paragraph_repeated_costs_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blocks = [P1] * MAX_COMPARED_BLOCKS  # 2.7 MB of text, a page under the download cap
+    assert sum(len(block.encode()) for block in blocks) > 2_500_000
+    work = counting_keys(monkeypatch, KEY_WORK_PER_BLOCK * len(blocks))
+    assert drop_repeated_blocks(blocks) == [P1]
+    assert work.done > 0
+
+
+def test_a_page_of_distinct_paragraphs_costs_linear_work_and_is_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blocks = [f"（{number}）{P1}" for number in range(MAX_COMPARED_BLOCKS)]
+    work = counting_keys(monkeypatch, KEY_WORK_PER_BLOCK * len(blocks))
+    assert drop_repeated_blocks(blocks) == blocks
+    assert work.done > 0
+
+
+def test_a_short_line_recurring_between_paragraphs_costs_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each recurrence has every earlier one to match a run from: a scan of them all is square.
+    blocks = [block for number in range(5_000) for block in ("支持对象", f"第{number}项：{P2}")]
+    work = counting_keys(monkeypatch, KEY_WORK_PER_BLOCK * len(blocks))
+    assert drop_repeated_blocks(blocks) == blocks
+    assert work.done > 0
+
+
+def test_blocks_past_the_compared_ones_are_kept_unchanged() -> None:
+    tail = [P1, P2, P2, "支持对象"]
+    blocks = [P1, P3] * (MAX_COMPARED_BLOCKS // 2) + tail
+    assert drop_repeated_blocks(blocks) == [P1, P3, *tail]
+
+
+def test_a_page_at_the_cap_is_compared_whole() -> None:
+    blocks = [P3] * (MAX_COMPARED_BLOCKS - 2) + [P1, P1]
+    assert drop_repeated_blocks(blocks) == [P3, P1]
+
+
+# --- SeenBlocks ---------------------------------------------------------------------------
+
+
+def longest_earlier_run(symbols: list[int], start: int) -> int:
+    """The definition: the longest run from `start` found whole among the symbols before it."""
+    before = symbols[:start]
+    run = 0
+    while start + run < len(symbols):
+        wanted = symbols[start : start + run + 1]
+        if not any(before[i : i + len(wanted)] == wanted for i in range(len(before))):
+            break
+        run += 1
+    return run
+
+
+def seen(symbols: list[int]) -> SeenBlocks:
+    index = SeenBlocks()
+    for symbol in symbols:
+        index.append(symbol)
+    return index
+
+
+@pytest.mark.parametrize(
+    ("symbols", "start", "expected"),
+    [
+        pytest.param([], 0, 0, id="empty"),
+        pytest.param([1], 0, 0, id="nothing-seen"),
+        pytest.param([1, 1], 1, 1, id="one-block-again"),
+        pytest.param([1, 2, 3, 1, 2, 3], 3, 3, id="whole-copy"),
+        pytest.param([1, 2, 3, 1, 2, 4], 3, 2, id="copy-diverging"),
+        pytest.param([1, 2, 1, 2, 1, 2], 2, 2, id="no-overlap-with-the-blocks-ahead"),
+        pytest.param([1, 2, 9, 1, 3, 1, 2, 3], 5, 2, id="best-of-several-earlier-places"),
+        pytest.param([1, 2, 3, 4, 2, 3, 4], 4, 3, id="match-in-the-middle"),
+    ],
+)
+def test_seen_blocks_longest_run(symbols: list[int], start: int, expected: int) -> None:
+    assert seen(symbols[:start]).longest_run(symbols, start) == expected
+
+
+@given(st.lists(st.integers(0, 3), max_size=40), st.data())
+def test_seen_blocks_agrees_with_the_definition(symbols: list[int], data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(symbols)))
+    assert seen(symbols[:start]).longest_run(symbols, start) == longest_earlier_run(symbols, start)
+
+
+@pytest.mark.parametrize(
+    "symbols",
+    [
+        pytest.param([0] * 5_000, id="one-block"),
+        pytest.param(list(range(5_000)), id="all-distinct"),
+        pytest.param([0] + [1] * 4_999, id="one-then-another"),
+        pytest.param([n % 7 for n in range(5_000)], id="periodic"),
+        pytest.param([n * n % 101 for n in range(5_000)], id="scattered"),
+    ],
+)
+def test_seen_blocks_grows_linearly(symbols: list[int]) -> None:
+    index = seen(symbols)
+    assert len(index.transitions) <= 2 * len(symbols)
+    assert sum(map(len, index.transitions)) <= 3 * len(symbols)
 
 
 # --- drop_template_widgets --------------------------------------------------------------
