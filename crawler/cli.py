@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 from crawler.extract import NotAnArticle
-from crawler.offline import PageProcessor
+from crawler.offline import PageProcessor, PageTooLarge, read_saved_page, saved_page_limit
 from crawler.sites import SITES
 from crawler.validate import validate_paths
 
 
 def extract_command(args: argparse.Namespace) -> int:
-    """Print the record of one saved page as JSON; one line on stderr and 1 when there is none."""
+    """Print the record of one saved page as JSON; one line on stderr and 1 when there is none,
+    or when the file holds more than a crawl downloads (DOWNLOAD_MAXSIZE)."""
     path: Path = args.file
     if not args.url.startswith(("http://", "https://")):
         print(f"parknews extract: --url must be an http(s) URL, got {args.url!r}", file=sys.stderr)
@@ -27,9 +28,12 @@ def extract_command(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        raw = path.read_bytes()
+        raw = read_saved_page(path, saved_page_limit())
     except OSError as exc:
         print(f"parknews extract: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except PageTooLarge as exc:
+        print(f"parknews extract: {path} is refused: {exc}", file=sys.stderr)
         return 1
     try:
         record = PageProcessor().record(raw, args.url, site=args.site)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from pathlib import Path
 
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
@@ -30,6 +31,41 @@ def project_settings() -> Settings:
     """The project's settings, wherever the command runs from."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     return get_project_settings()
+
+
+class PageTooLarge(ValueError):
+    """A saved page larger than a crawl would download, refused before it is read whole."""
+
+    def __init__(self, limit: int, size: int | None = None) -> None:
+        held = "" if size is None else f"{size:,} bytes, "
+        super().__init__(
+            f"it holds {held}more than a crawl downloads (DOWNLOAD_MAXSIZE: {limit:,} bytes)"
+        )
+        self.limit = limit
+        self.size = size
+
+
+def saved_page_limit(settings: Settings | None = None) -> int:
+    """The most bytes a saved page may hold: the crawl's DOWNLOAD_MAXSIZE (0: no limit)."""
+    return (settings or project_settings()).getint("DOWNLOAD_MAXSIZE")
+
+
+def read_saved_page(path: Path, limit: int) -> bytes:
+    """The bytes of a saved page; PageTooLarge when it holds more than `limit` (0: no limit).
+
+    A file that says it is larger is refused unread; anything else is read no further than
+    one byte past the limit, so a pipe or a device with no end costs no more memory.
+    """
+    with path.open("rb") as stream:
+        if limit <= 0:
+            return stream.read()
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit:
+            raise PageTooLarge(limit, size)
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PageTooLarge(limit)
+    return raw
 
 
 class PageProcessor:

@@ -1,8 +1,8 @@
 """Checking JSONL output: every line one complete JSON object valid against the record schema.
 
 `validate_paths` is what `parknews validate PATH...` runs: it prints "path:line: message" for
-each bad line and a summary, and returns the exit status (0 all valid, 1 bad lines, 2 a path
-that cannot be read).
+each bad line, "path: message" for an empty file, and a summary, and returns the exit status
+(0 all valid, 1 bad lines or an empty file, 2 a path that cannot be read).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ MAX_MESSAGES_PER_LINE = 5
 MAX_MESSAGE_CHARS = 200
 """Longest schema message kept whole; longer ones quote a long bad value, cut here."""
 OUTPUT_SUFFIX = ".jsonl"
+EMPTY_FILE = "empty file: parknews writes no output file for a run without records"
 
 
 class ValidationUnreadable(OSError):
@@ -36,7 +37,7 @@ class Problem:
     """One bad line of a JSONL file."""
 
     line_no: int
-    """1-based line number."""
+    """1-based line number; 0 when the problem is the file as a whole."""
     message: str
     """What is wrong, in one line."""
 
@@ -126,7 +127,9 @@ def validate_lines(path: Path | str) -> list[Problem]:
     A line is bad when it is blank, not UTF-8, not JSON, JSON that is not an object, a record
     that breaks the schema, or whose id does not match its canonical_url. A last line with no
     line end is reported too: parknews ends every record with one, so the file was cut short
-    (a full disk, a killed run) even when the fragment happens to parse.
+    (a full disk, a killed run) even when the fragment happens to parse. So is a file with no
+    lines at all, as line 0: parknews writes no file for a run without records (its feeds do
+    not store empty files), so an empty one was emptied or made by something else.
     """
     return _check(Path(path))[1]
 
@@ -141,6 +144,8 @@ def _check(path: Path) -> tuple[int, list[Problem]]:
         if not ended:
             messages.insert(0, "last line has no line end: the file was cut short")
         problems.extend(Problem(count, message) for message in messages)
+    if not count:
+        problems.append(Problem(0, EMPTY_FILE))
     return count, problems
 
 
@@ -158,13 +163,14 @@ def output_files(path: Path) -> list[Path]:
 
 def validate_paths(paths: Iterable[Path | str], out: TextIO | None = None) -> int:
     """Check files (or folders of `*.jsonl` files); print "path:line: message" for each bad line,
-    "path: cannot read: reason" for a path that cannot be read, then one summary line.
+    "path: message" for an empty file, "path: cannot read: reason" for a path that cannot be
+    read, then one summary line.
 
-    Returns 0 when every line is valid, 1 when some line is bad, 2 when a path cannot be read
-    (2 wins over 1).
+    Returns 0 when every line is valid, 1 when some line is bad or some file empty, 2 when a
+    path cannot be read (2 wins over 1).
     """
     stream = out if out is not None else sys.stdout
-    files = lines = lines_bad = 0
+    files = lines = lines_bad = files_empty = 0
     unreadable = False
     for given in paths:
         path = Path(given)
@@ -184,12 +190,19 @@ def validate_paths(paths: Iterable[Path | str], out: TextIO | None = None) -> in
             files += 1
             lines += read
             for problem in problems:
-                print(f"{target}:{problem.line_no}: {problem.message}", file=stream)
-            lines_bad += len({problem.line_no for problem in problems})
-    verdict = "all valid" if not lines_bad else f"{lines_bad} bad line{'s' * (lines_bad != 1)}"
+                where = f"{target}:{problem.line_no}" if problem.line_no else str(target)
+                print(f"{where}: {problem.message}", file=stream)
+            lines_bad += len({problem.line_no for problem in problems if problem.line_no})
+            if not read:
+                files_empty += 1
+    faults = [
+        f"{lines_bad} bad line{'s' * (lines_bad != 1)}" if lines_bad else "",
+        f"{files_empty} empty file{'s' * (files_empty != 1)}" if files_empty else "",
+    ]
+    verdict = ", ".join(fault for fault in faults if fault) or "all valid"
     unread = ", some paths could not be read" if unreadable else ""
     checked = f"{files} file{'s' * (files != 1)}, {lines} line{'s' * (lines != 1)}"
     print(f"checked {checked}: {verdict}{unread}", file=stream)
     if unreadable:
         return 2
-    return 1 if lines_bad else 0
+    return 1 if lines_bad or files_empty else 0

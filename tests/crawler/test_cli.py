@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler import settings as crawl_settings
+from crawler.offline import PageTooLarge, read_saved_page, saved_page_limit
 from tests.conftest import assert_valid_record, golden_differences, golden_records, page_file
 from tests.sitesrv import SITES_DIR
 
@@ -77,6 +79,91 @@ def test_extract_argument_errors(arguments: list[str], code: int, message: str) 
     assert done.returncode == code
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def parknews_within(memory: int, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`parknews` in a process whose address space cannot grow past `memory` bytes."""
+    launcher = (
+        "import resource, runpy; "
+        f"resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory})); "
+        "runpy.run_module('crawler.cli', run_name='__main__', alter_sys=True)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", launcher, *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_extract_refuses_a_file_larger_than_a_crawl_downloads(tmp_path: Path) -> None:
+    path = tmp_path / "saved.html"
+    with path.open("wb") as sparse:
+        sparse.truncate(saved_page_limit() + 1)
+    done = parknews("extract", str(path), "--url", "http://www.sipac.gov.cn/a/t20240101_1.shtml")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"parknews extract: {path} is refused: it holds {saved_page_limit() + 1:,} bytes, more"
+        f" than a crawl downloads (DOWNLOAD_MAXSIZE: {saved_page_limit():,} bytes)"
+    ]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").is_char_device(), reason="needs /dev/zero")
+def test_extract_reads_a_stream_with_no_end_only_up_to_the_limit() -> None:
+    done = parknews_within(
+        2**30, "extract", "/dev/zero", "--url", "http://www.sipac.gov.cn/a/t20240101_1.shtml"
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "parknews extract: /dev/zero is refused: it holds more than a crawl downloads"
+        f" (DOWNLOAD_MAXSIZE: {saved_page_limit():,} bytes)"
+    ]
+
+
+def test_the_saved_page_limit_is_the_crawl_download_limit() -> None:
+    assert saved_page_limit() == crawl_settings.DOWNLOAD_MAXSIZE
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "refused"),
+    [
+        pytest.param(0, 10, False, id="empty"),
+        pytest.param(10, 10, False, id="at-the-limit"),
+        pytest.param(11, 10, True, id="a-byte-over"),
+        pytest.param(11, 0, False, id="no-limit"),
+    ],
+)
+def test_read_saved_page_stops_at_the_limit(
+    size: int, limit: int, refused: bool, tmp_path: Path
+) -> None:
+    path = tmp_path / "saved.html"
+    path.write_bytes(b"x" * size)
+    if refused:
+        with pytest.raises(PageTooLarge, match=f"it holds {size} bytes"):
+            read_saved_page(path, limit)
+    else:
+        assert read_saved_page(path, limit) == b"x" * size
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "summary"),
+    [
+        pytest.param(None, 2, "some paths could not be read", id="missing"),
+        pytest.param(b"", 1, "1 empty file", id="empty"),
+        pytest.param(b"{}\n", 1, "1 bad line", id="bad-line"),
+    ],
+)
+def test_validate_exit_status(
+    content: bytes | None, code: int, summary: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "run-001.jsonl"
+    if content is not None:
+        path.write_bytes(content)
+    done = parknews("validate", str(path))
+    assert done.returncode == code
+    assert done.stdout.splitlines()[-1].endswith(summary)
 
 
 def test_validate_names_the_bad_lines(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.offline import PageProcessor
 from crawler.urls import record_id
-from crawler.validate import Problem, validate_lines, validate_paths
+from crawler.validate import EMPTY_FILE, Problem, validate_lines, validate_paths
 from tests.conftest import golden_records, page_file
 
 URL = "http://www.sipac.gov.cn/szgyyq/yqyw/202403/t20240315_1034521.shtml"
@@ -57,8 +57,8 @@ def test_a_file_of_valid_records_has_no_problems(tmp_path: Path) -> None:
     assert validate_lines(path) == []
 
 
-def test_an_empty_file_is_valid(tmp_path: Path) -> None:
-    assert validate_lines(write(tmp_path)) == []
+def test_an_empty_file_is_reported_as_a_whole(tmp_path: Path) -> None:
+    assert validate_lines(write(tmp_path)) == [Problem(0, EMPTY_FILE)]
 
 
 @pytest.mark.parametrize(
@@ -170,6 +170,26 @@ def test_validate_paths_reads_every_jsonl_file_of_a_folder(tmp_path: Path) -> No
         " double quotes at column 2",
         "checked 2 files, 2 lines: 1 bad line",
     ]
+
+
+def test_validate_paths_returns_1_for_an_empty_file(tmp_path: Path) -> None:
+    empty = write(tmp_path, name="empty.jsonl")
+    good = write(tmp_path, line(good_record()), name="good.jsonl")
+    out = io.StringIO()
+    assert validate_paths([empty, good], out=out) == 1
+    assert out.getvalue().splitlines() == [
+        f"{empty}: {EMPTY_FILE}",
+        "checked 2 files, 1 line: 1 empty file",
+    ]
+
+
+def test_validate_paths_counts_empty_files_beside_bad_lines(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").touch()
+    (tmp_path / "b.jsonl").touch()
+    write(tmp_path, b"[]\n", name="c.jsonl")
+    out = io.StringIO()
+    assert validate_paths([tmp_path], out=out) == 1
+    assert out.getvalue().splitlines()[-1] == "checked 3 files, 1 line: 1 bad line, 2 empty files"
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty folder"])
