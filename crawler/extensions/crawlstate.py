@@ -61,7 +61,7 @@ def remove_unfinished_files(output_dir: Path) -> list[Path]:
     """Delete the `*.part` files a killed run left under `output_dir`; their records were
     never committed, so this run writes them again."""
     removed = []
-    for folder in ("articles", "duplicates"):
+    for folder in ("articles", "duplicates", "runs"):
         for partial in sorted((output_dir / folder).glob("*" + PARTIAL_SUFFIX)):
             partial.unlink()
             removed.append(partial)

@@ -171,12 +171,17 @@ def summary_table(sites: dict[str, dict[str, Any]], interrupted: bool = False) -
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` beside `path`, fsync it, and rename it into place."""
+    """Write `text` beside `path`, fsync it, and rename it into place; when that fails, no
+    partial file is left behind (OSError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    stream = partial.open("w", encoding="utf-8")
-    stream.write(text)
-    put_in_place(stream, partial, path)
+    try:
+        with partial.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+            put_in_place(stream, partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class RunReport:

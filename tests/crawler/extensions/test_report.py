@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from scrapy.utils.test import get_crawler
 
-from crawler.extensions.report import ExitStatus, RunReport, verdict
+from crawler.extensions.report import ExitStatus, RunReport, verdict, write_atomically
 from crawler.sites import SITES
 
 
@@ -48,3 +49,11 @@ def test_an_interrupted_run_judges_no_site(tmp_path: Path) -> None:
     assert interrupted["interrupted"] is True
     assert interrupted["sites"]["sipac"]["problems"] == []
     assert interrupted["exit_status"] == 130
+
+
+def test_a_report_that_cannot_be_put_in_place_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "runs" / "r.json"
+    target.mkdir(parents=True)  # a folder where the report should go: the rename fails
+    with pytest.raises(OSError):
+        write_atomically(target, "{}\n")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.json"]
