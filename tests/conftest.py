@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.test import get_crawler
 
 from crawler.extract import build_record
 from crawler.feeds import AtomicFileFeedStorage, TrackingJsonLinesExporter
@@ -172,3 +173,15 @@ def write_batch(crawler: Crawler, path: Path, records: list[dict[str, Any]]) -> 
     slot = SimpleNamespace(storage=storage, uri=str(path), format="jsonlines")
     crawler.signals.send_catch_log(signals.feed_slot_closed, slot=slot)
     return storage.stored
+
+
+def state_crawler(folder: Path, **settings: Any) -> Crawler:
+    """A crawler with the crawl state extension, its state database and output in `folder`."""
+    return get_crawler(
+        settings_dict={
+            "EXTENSIONS": {"crawler.extensions.crawlstate.CrawlState": 0},
+            "PARKNEWS_STATE_PATH": str(folder / "state.sqlite3"),
+            "PARKNEWS_OUTPUT_DIR": str(folder / "output"),
+            **settings,
+        }
+    )

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from scrapy.exceptions import DropItem
-from scrapy.utils.test import get_crawler
 
 from crawler import signals as parknews_signals
 from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD as DEFAULT_THRESHOLD
@@ -36,7 +35,7 @@ from pipelines.dedup.index import NearDuplicateIndex
 from pipelines.dedup.text import comparison_text, content_hash, invariant_text
 from pipelines.dedup.verdict import MIN_BODY_CHARS, PendingLookup, Verdict, classify
 from pipelines.normalise.script import ScriptConverter
-from tests.conftest import write_batch
+from tests.conftest import state_crawler, write_batch
 
 PAIRS_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "pairs.jsonl"
 
@@ -628,14 +627,7 @@ class PipelineRun:
 
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
         self.folder = tmp_path
-        self.crawler = get_crawler(
-            settings_dict={
-                "EXTENSIONS": {"crawler.extensions.crawlstate.CrawlState": 0},
-                "PARKNEWS_STATE_PATH": str(tmp_path / "state.sqlite3"),
-                "PARKNEWS_OUTPUT_DIR": str(tmp_path / "output"),
-                **settings,
-            }
-        )
+        self.crawler = state_crawler(tmp_path, **settings)
         self.state = self.crawler.get_extension(CrawlState)
         self.pipeline = DedupPipeline.from_crawler(self.crawler)
         if self.state is not None:

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy.utils.test import get_crawler
 
 from crawler import signals as parknews_signals
 from crawler.extensions.crawlstate import CrawlState, finish_staged_batches
 from crawler.state.store import StateStore
 from crawler.urls import article_key
-from tests.conftest import write_batch
+from tests.conftest import state_crawler, write_batch
 
 
 def row(n: int, duplicate_of: str | None = None) -> dict[str, Any]:
@@ -39,13 +38,7 @@ class Run:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.crawler = get_crawler(
-            settings_dict={
-                "EXTENSIONS": {"crawler.extensions.crawlstate.CrawlState": 0},
-                "PARKNEWS_STATE_PATH": str(folder / "state.sqlite3"),
-                "PARKNEWS_OUTPUT_DIR": str(folder / "output"),
-            }
-        )
+        self.crawler = state_crawler(folder)
         state = self.crawler.get_extension(CrawlState)
         assert state is not None
         self.state = state
