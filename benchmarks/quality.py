@@ -24,7 +24,14 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from benchmarks import GOLDEN_GENERIC, GOLDEN_SITES, GoldenPage, load_pages, markdown_table
+from benchmarks import (
+    GOLDEN_GENERIC,
+    GOLDEN_REAL,
+    GOLDEN_SITES,
+    GoldenPage,
+    load_pages,
+    markdown_table,
+)
 from benchmarks.scoring import Extracted, PageScore, Summary, score_page, summarise
 from crawler.decode import decode_page
 from crawler.extract import NotAnArticle
@@ -270,7 +277,7 @@ def site_table(results: Sequence[ToolResult], pages: Sequence[GoldenPage]) -> st
         for result in results:
             cells.append(f"{summarise([result.scores[url] for url in urls]).f1:.3f}")
         rows.append(cells)
-    return markdown_table(["site (pages)", *(r.tool.name for r in results)], rows)
+    return markdown_table(["group (pages)", *(r.tool.name for r in results)], rows)
 
 
 def leak_examples(results: Sequence[ToolResult]) -> str:
@@ -283,8 +290,8 @@ def leak_examples(results: Sequence[ToolResult]) -> str:
     return "\n".join(lines) if lines else "- none"
 
 
-def report(pages: Sequence[GoldenPage], title: str) -> str:
-    """The quality section for one page set, as Markdown."""
+def report(pages: Sequence[GoldenPage], title: str, by: str = "site") -> str:
+    """The quality section for one page set, as Markdown, broken down `by` site or page."""
     tools, skipped = available_tools()
     results = run_tools(tools, pages)
     parts = [
@@ -295,7 +302,7 @@ def report(pages: Sequence[GoldenPage], title: str) -> str:
         "right. Leaked lines: output lines with a boilerplate marker that the expected body "
         "lacks. Repeated: distinct paragraphs of 15+ characters output more than once. "
         "A failed page scores 0 everywhere.",
-        "#### Body F1 by site",
+        f"#### Body F1 by {by}",
         site_table(results, pages),
         "#### Most frequent leaked lines",
         leak_examples(results),
@@ -315,6 +322,11 @@ def quality_section(extra: Sequence[Path] = ()) -> str:
         report(load_pages(GOLDEN_SITES), "Golden pages (tests/fixtures/sites)"),
         report(
             load_pages(GOLDEN_GENERIC), "Pages of sites with no profile (tests/fixtures/generic)"
+        ),
+        report(
+            load_pages(GOLDEN_REAL),
+            "Real pages recorded from real sites (tests/fixtures/real)",
+            by="page",
         ),
     ]
     sections += [report(load_pages(path), str(path)) for path in extra]

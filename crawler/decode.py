@@ -48,6 +48,11 @@ GBK_MOJIBAKE_MIN_EXTENDED = 0.25
 GBK_MOJIBAKE_MIN_COMMON = 0.8
 """Share of a repair's characters that must be frequent ones (real text, not chance)."""
 FALLBACK_ENCODINGS = ("gb18030", "big5hkscs")
+CHINESE_MIN_SHARE = 0.5
+"""Share of a page's non-ASCII characters that must be Han for an undeclared page to be read
+as GB18030 without asking charset detection..."""
+CHINESE_MAX_BROKEN_SHARE = 0.01
+"""...and the share of them that may be broken bytes."""
 """Tried after detection when nothing declared decodes the body: the park sites' charsets."""
 WESTERN_DEFAULTS = frozenset({"cp1252", "iso8859-1", "ascii"})
 """Header charsets that servers send by default, overruled by a CJK meta declaration."""
@@ -146,6 +151,18 @@ def is_utf8_text(body: bytes, min_sequences: int = UTF8_MIN_SEQUENCES) -> bool:
     return len(_UTF8_LEAD.findall(body)) >= min_sequences
 
 
+def reads_as_chinese(body: bytes, encoding: str) -> bool:
+    """True when `body` decodes in `encoding`, but for a few broken bytes, into text whose
+    non-ASCII characters are mostly frequent Chinese ones (what an undeclared GBK page
+    gives)."""
+    text = body.decode(encoding, errors="replace")
+    wide = _NON_ASCII.findall(text)
+    if text.count("\ufffd") > CHINESE_MAX_BROKEN_SHARE * len(wide):
+        return False
+    han = [ch for ch in wide if "\u4e00" <= ch <= "\u9fff"]
+    return len(han) >= CHINESE_MIN_SHARE * len(wide) > 0 and _mostly_common("".join(han))
+
+
 def detect_encoding(body: bytes) -> str | None:
     """charset-normalizer's best guess for `body`, as a w3lib-resolved codec name."""
     best = from_bytes(body).best()
@@ -183,6 +200,14 @@ def _choose(
 
     if not declared and is_utf8_text(body, min_sequences=0):
         return _attempt(body, _UTF8, "none")  # ASCII, or UTF-8: what browsers' sniffers say
+
+    if not declared and hint is None and reads_as_chinese(body, FALLBACK_ENCODINGS[0]):
+        # Statistical detection takes GBK pages with a few broken bytes for a single-byte
+        # codepage (Cyrillic, Thai) that decodes every byte "cleanly".
+        repaired.append(
+            f"no charset declared; the text reads as Chinese in {FALLBACK_ENCODINGS[0]}"
+        )
+        return _attempt(body, FALLBACK_ENCODINGS[0], "none")
 
     def candidates() -> Iterator[str | None]:
         yield hint

@@ -112,9 +112,16 @@ def find_meta_line(head: list[str]) -> MetaLine:
     return MetaLine()
 
 
+MARKUP_VALUE = re.compile(r"""\w+\s*=\s*["']|[<>]""")
+"""Markup a broken template printed where a value should be (`size="20"`)."""
+
+
 def real_value(value: str | None) -> str | None:
-    """None for the placeholders CMS templates print when a field was left empty."""
+    """None for the placeholders CMS templates print when a field was left empty, and for
+    the markup a broken template prints in its place."""
     if value is None or value.strip().lower() in PLACEHOLDER_VALUES:
+        return None
+    if MARKUP_VALUE.search(value):
         return None
     return value
 

@@ -4,11 +4,25 @@ checked against `<title>`."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.metaline import SOURCE_LABEL
-from crawler.extract.tree import SKIPPED_TAGS, css_elements, element_text, is_hidden, is_visible
+from crawler.extract.metaline import (
+    AUTHOR_LABEL,
+    DATE_LABEL,
+    SENTENCE_END,
+    SOURCE_LABEL,
+    is_meta_line,
+)
+from crawler.extract.tree import (
+    SKIPPED_TAGS,
+    css_elements,
+    element_text,
+    is_furniture,
+    is_hidden,
+    is_visible,
+)
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
 
@@ -51,31 +65,164 @@ def heading_text(element: etree._Element) -> str:
     return clean_inline("".join(parts))
 
 
-def find_title(
-    root: etree._Element, metas: dict[str, str], override: str | None, source: str | None = None
+@dataclass(frozen=True)
+class TitleCandidate:
+    """A line that may be the headline, with the evidence for it."""
+
+    text: str
+    weight: int
+    """How headline-like its markup is: a heading or title class, emphasis."""
+    order: int
+    """Position in the page (document order)."""
+    linked: bool = False
+    """Whether it is a link (a blog's post title links to the post): only `<title>` can vouch
+    for it."""
+
+
+HEADING_WEIGHTS = {"h1": 3, "h2": 2, "h3": 1, "h4": 1}
+EMPHASIS_TAGS = frozenset({"b", "strong", "font", "center"})
+TITLE_NAME = re.compile(r"title|biaoti|bt\b|headline", re.I)
+MIN_TITLE_CHARS = 2
+MAX_TITLE_CHARS = 120
+PAGE_MARKER = re.compile(r"\s*[(（]\s*(?:第\s*\d+\s*页|页\s*\d+|\d+\s*/\s*\d+)\s*[)）]\s*$")
+"""A page number a paginated article adds to its title: "(页 1)", "（第2页）", "(1/3)"."""
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+WORD_CHAR = re.compile(r"[^\W\d_]")
+"""A letter of any script: a line of digits and marks alone is no headline."""
+TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
+"""What sites put between the headline and their own name in `<title>`."""
+
+
+def squeezed(text: str) -> str:
+    """A text with all whitespace removed, for comparing lines with `<title>`."""
+    return re.sub(r"\s+", "", text)
+
+
+def title_weight(element: etree._Element) -> int:
+    """How much an element's markup says "headline"."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    weight = HEADING_WEIGHTS.get(tag, 0)
+    if TITLE_NAME.search(names):
+        weight += 2
+    if tag in EMPHASIS_TAGS or element.get("align") == "center":
+        weight += 1
+    return weight
+
+
+def in_a_link(element: etree._Element) -> bool:
+    """True when the element is a link or inside one."""
+    node: etree._Element | None = element
+    while node is not None:
+        if node.tag == "a" and node.get("href"):
+            return True
+        node = node.getparent()
+    return any(link.get("href") for link in element.iter("a"))
+
+
+def title_candidates(
+    root: etree._Element, content: etree._Element | None, opening: list[str]
+) -> list[TitleCandidate]:
+    """Headline-like lines of the page that stand before the article, or open it (one of
+    its `opening` lines), and are not a meta line or a sentence."""
+    order = {element: index for index, element in enumerate(root.iter())}
+    start = order[content] if content is not None else len(order)
+    end = start + (sum(1 for _ in content.iter()) if content is not None else 0)
+    found: list[TitleCandidate] = []
+    seen: set[str] = set()
+    for element in root.iter():
+        if not isinstance(element.tag, str) or order[element] >= end:
+            continue
+        weight = title_weight(element)
+        if weight == 0 or is_furniture(element) or not is_visible(element):
+            continue
+        text = heading_text(element)
+        if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
+            continue
+        if order[element] >= start and text not in opening:
+            continue
+        if not WORD_CHAR.search(text) or SENTENCE_END.search(text[:-1]) or is_meta_text(text):
+            continue
+        seen.add(text)
+        found.append(TitleCandidate(text, weight, order[element], in_a_link(element)))
+    return found
+
+
+def is_meta_text(text: str) -> bool:
+    """True for a meta line or a labelled field ("作者：…", "来源：…", "发布日期：…")."""
+    return is_meta_line(text) or any(
+        label.search(text) for label in (DATE_LABEL, SOURCE_LABEL, AUTHOR_LABEL)
+    )
+
+
+def title_segments(page_title: str) -> list[str]:
+    """The parts of `<title>` between the separators sites use."""
+    return [part for part in TITLE_SEPARATOR.split(page_title) if part]
+
+
+def best_title(
+    candidates: list[TitleCandidate], page_title: str, site_names: list[str], content_at: int
 ) -> str | None:
-    """Title from the profile's selector, the ArticleTitle meta, og:title, a heading, `<title>`."""
+    """The candidate `<title>` confirms, nearest the article; else the most headline-like one
+    nearest the article; None when there is none."""
+    squeezed_title = squeezed(page_title)
+    segments = {squeezed(part) for part in title_segments(page_title)}
+    sites = {squeezed(name) for name in site_names}
+
+    def confirmed(candidate: TitleCandidate) -> int:
+        text = squeezed(candidate.text)
+        if text in sites:
+            return -1
+        if text in segments:
+            return 2
+        return 1 if len(text) >= 4 and text in squeezed_title else 0
+
+    def nearness(candidate: TitleCandidate) -> int:
+        return -abs(content_at - candidate.order)
+
+    usable = [c for c in candidates if confirmed(c) > 0 or (confirmed(c) == 0 and not c.linked)]
+    if not usable:
+        return None
+    best = max(usable, key=lambda c: (confirmed(c), c.weight > 0, nearness(c), c.weight))
+    return best.text
+
+
+def tidy_title(title: str, site_names: list[str]) -> str:
+    """A headline without a trailing site name, page number or private-use glyph."""
+    title = PRIVATE_USE.sub("", without_site_name(title, site_names)).strip()
+    return PAGE_MARKER.sub("", title) or title
+
+
+def find_title(
+    root: etree._Element,
+    metas: dict[str, str],
+    override: str | None,
+    source: str | None = None,
+    content: etree._Element | None = None,
+    opening: list[str] | None = None,
+) -> str | None:
+    """The headline: the profile's selector; else the ArticleTitle meta or og:title; else the
+    heading or emphasised line before (or opening) the article that `<title>` confirms, the
+    nearest one; else the most headline-like line nearest the article; else the longest part
+    of `<title>` that is not the site's name."""
     if override:
         texts = [element_text(e) for e in css_elements(root, override)]
         if texts and texts[0]:
             return texts[0]
     site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
     for name in ("articletitle", "og:title"):
-        if metas.get(name):
-            return without_site_name(metas[name], site_names)
+        meta = metas.get(name)
+        if meta and squeezed(meta) not in {squeezed(n) for n in site_names}:
+            return tidy_title(meta, site_names)
     page_title = clean_inline(str(PAGE_TITLE(root)))
-    headings: list[str] = []
-    for query in TITLE_CANDIDATES:
-        for element in css_elements(root, query, source):
-            if is_visible(element):
-                text = heading_text(element)
-                if 4 <= len(text) <= 120:
-                    headings.append(text)
-    for text in headings:
-        if page_title and (text in page_title or page_title.startswith(text[:10])):
-            return text
-    if headings:
-        return headings[0]
-    if page_title:
-        return TITLE_SPLIT.split(page_title)[0] or page_title
+    candidates = title_candidates(root, content, opening or [])
+    content_at = 0
+    if content is not None:
+        content_at = next(i for i, element in enumerate(root.iter()) if element is content)
+    chosen = best_title(candidates, page_title, site_names, content_at)
+    if chosen:
+        return tidy_title(chosen, site_names)
+    parts = [p for p in title_segments(page_title) if squeezed(p) not in map(squeezed, site_names)]
+    if parts:
+        return tidy_title(max(parts, key=len), site_names)
     return None

@@ -28,16 +28,30 @@ _CHINESE_DATE = (
     r"(?P<cy>[〇零○O0一二三四五六七八九]{4})\s*年\s*(?P<cm>[一二三四五六七八九十]{1,2})\s*月"
     r"\s*(?P<cd>[一二三四五六七八九十]{1,3})\s*日"
 )
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_ENGLISH_MONTH = (
+    r"(?<![a-z])(?P<em>january|february|march|april|may|june|july|august|september|october"
+    r"|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?(?![a-z])"
+)
+_ENGLISH_DATE = (
+    rf"(?i:{_ENGLISH_MONTH}\s+(?P<ed>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ey>(?:19|20)\d{{2}}))"
+)
+_US_DATE = r"(?P<um>\d{1,2})/(?P<ud>\d{1,2})/(?P<uy>(?:19|20)\d{2})(?!\d)"
+"""Month/day/year, as sites on US-configured servers print it ("7/5/2005 9:23:57 PM")."""
 _TIME = (
     r"(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})"
     r"(?:\s*[:：分]\s*(?P<S>\d{1,2})\s*秒?|\s*分)?"
+    r"(?:\s*(?P<ampm>(?i:[ap]\.?m\.?)(?![a-z])))?"
 )
-_WEEKDAY = r"(?:星期|周)[一二三四五六日天]"
+_WEEKDAY = r"(?:(?:星期|周)[一二三四五六日天]|(?i:(?:mon|tues|wednes|thurs|fri|satur|sun)day),?)"
 
 PRINTED_DATETIME = re.compile(
-    rf"(?:{_NUMERIC_DATE}|{_CHINESE_DATE})(?:\s*{_WEEKDAY})?(?:\s*{_TIME})?(?:\s*{_WEEKDAY})?"
+    rf"(?:{_WEEKDAY}\s*)?(?:{_NUMERIC_DATE}|{_CHINESE_DATE}|{_ENGLISH_DATE}|{_US_DATE})"
+    rf"(?:\s*{_WEEKDAY})?(?:\s*{_TIME})?(?:\s*{_WEEKDAY})?"
 )
-"""A date as pages print it, with an optional weekday and time of day."""
+"""A date as pages print it ("2024-03-15", "2024年3月15日", "二〇二四年三月十五日",
+"September 10th, 2005", "7/5/2005"), with an optional weekday and time of day (24-hour, or
+12-hour with AM/PM)."""
 _DATE_LINE = re.compile(rf"[(\[（【]?\s*{PRINTED_DATETIME.pattern}\s*[)\]）】]?")
 ISO_DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
@@ -58,21 +72,45 @@ def _chinese_number(text: str) -> int:
     return (_CHINESE_DIGITS[tens] if tens else 1) * 10 + (_CHINESE_DIGITS[ones] if ones else 0)
 
 
+def _day_of_match(match: re.Match[str]) -> tuple[int, int, int]:
+    """(year, month, day) of a PRINTED_DATETIME match, whichever form it took."""
+    if match["y"]:
+        return int(match["y"]), int(match["m"]), int(match["d"])
+    if match["cy"]:
+        year = int("".join(str(_CHINESE_DIGITS[c]) for c in match["cy"]))
+        return year, _chinese_number(match["cm"]), _chinese_number(match["cd"])
+    if match["ey"]:
+        month = next(
+            (
+                n
+                for n, name in enumerate(_MONTH_NAMES, 1)
+                if name.startswith(match["em"].lower()[:3])
+            ),
+            0,
+        )
+        return int(match["ey"]), month, int(match["ed"])
+    month, day = int(match["um"]), int(match["ud"])
+    if month > 12 >= day:  # day/month/year after all
+        month, day = day, month
+    return int(match["uy"]), month, day
+
+
 def iso_of_match(match: re.Match[str]) -> str | None:
     """A match of PRINTED_DATETIME as "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS+08:00"; None when
     it names no real day or time."""
     try:
-        if match["y"]:
-            year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
-        else:
-            year = int("".join(str(_CHINESE_DIGITS[c]) for c in match["cy"]))
-            month, day = _chinese_number(match["cm"]), _chinese_number(match["cd"])
+        year, month, day = _day_of_match(match)
         found = date(year, month, day)
         if not EARLIEST_YEAR <= year <= LATEST_YEAR:
             return None
         if match["H"] is None:
             return found.isoformat()
-        clock = time(int(match["H"]), int(match["M"]), int(match["S"] or 0))
+        hour = int(match["H"])
+        if match["ampm"]:
+            if not 1 <= hour <= 12:
+                return None
+            hour = hour % 12 + (12 if match["ampm"].lower().startswith("p") else 0)
+        clock = time(hour, int(match["M"]), int(match["S"] or 0))
     except ValueError:
         return None
     return f"{found.isoformat()}T{clock.isoformat()}{CHINA_OFFSET}"

@@ -106,7 +106,7 @@ def test_big5_hkscs_and_eten_characters() -> None:
             "text/html; charset=utf-8",
             "header charset utf-8 does not decode the body; meta gb18030 used",
         ),
-        ("gbk-undeclared", None, "no charset declared; gb18030 detected"),
+        ("gbk-undeclared", None, "no charset declared; the text reads as Chinese in gb18030"),
         ("utf8-double-latin1", None, "repaired 5 runs of UTF-8 read as Latin-1"),
         ("utf8-double-gbk", None, "repaired 6 runs of UTF-8 read as GBK"),
     ],
