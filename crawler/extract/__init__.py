@@ -21,6 +21,7 @@ from crawler.extract.metaline import (
     find_breadcrumb_section,
     find_editor_line,
     find_meta_line,
+    find_nearby_date,
     join_names,
     merge_meta_lines,
     personal_author,
@@ -153,7 +154,8 @@ def record_of_tree(
             find_datetime(metas.get("article:published_time", "")),
             meta_line.published_at,
             find_datetime(first_value(root, TIME_DATETIME)),
-        ),
+        )
+        or find_nearby_date(head, tail, title),
         source=real_value(metas.get("contentsource")) or real_value(meta_line.source),
         author=join_names(
             personal_author(metas.get("author"), metas.get("sitename"), metas.get("contentsource"))

@@ -7,6 +7,7 @@ from lxml import etree
 
 from crawler.extract.tree import css_elements, element_text, is_visible, link_density
 from crawler.text.inline import clean_inline
+from crawler.text.vocabulary import FURNITURE_LINE
 
 # Containers that government CMS families put the article body in, most specific first.
 KNOWN_BODY_SELECTORS = (
@@ -39,22 +40,54 @@ MIN_BODY_CHARS = 20
 
 MAX_LINK_DENSITY = 0.5
 
+ANCESTOR_CANDIDATES = 4
+"""Wrappers of the densest block that compete with it for the article."""
+
 # Candidates scoring at least this share of the best are "the same article"; the deepest wins.
 CLOSE_TO_BEST = 0.85
 
 SENTENCE_MARKS = ("，", "。", "；", "！", "？", "、", ",")
 
+MAX_FURNITURE_SHARE = 0.5
+"""A block more than half of whose text is footer lines is never the article."""
+FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
+
+NOT_TEXT_HOLDERS = frozenset({"a", "html", "head", "body", "script", "style", "title", "option"})
+"""Elements whose own text does not make them a container of the article."""
+
 
 def article_score(element: etree._Element) -> float:
-    """How much sentence text an element holds outside links: punctuation marks of running
-    text, discounted by the share of its text that is links."""
+    """How much sentence text an element holds outside links and page furniture:
+    punctuation marks of running text, discounted by the share of its text that is links
+    and by the share that is footer lines (copyright, disclaimers, contacts). A block that
+    is mostly furniture scores nothing."""
     text = element_text(element)
     linked = sum(len(element_text(a)) for a in element.iter("a"))
     density = min(1.0, linked / len(text)) if text else 1.0
     if density > MAX_LINK_DENSITY:
         return 0.0
+    furniture = furniture_share(element)
+    if furniture > MAX_FURNITURE_SHARE:
+        return 0.0
     sentences = sum(text.count(mark) for mark in SENTENCE_MARKS)
-    return (sentences + len(text) / 100) * (1.0 - density)
+    return (sentences + len(text) / 100) * (1.0 - density) * (1.0 - furniture)
+
+
+def furniture_share(element: etree._Element) -> float:
+    """Share of an element's text that stands in footer lines (copyright, disclaimers,
+    contacts): the pieces of text (between tags, so between <br>s too) that hold a
+    FURNITURE_LINE match. An article ending with its own "联系电话：…" line loses that line's
+    share only."""
+    total = len(element_text(element))
+    if not total:
+        return 0.0
+    found = 0
+    for node in element.iter():
+        if not isinstance(node.tag, str) or node.tag not in FURNITURE_BLOCKS:
+            continue
+        pieces = [node.text or "", *(child.tail or "" for child in node)]
+        found += sum(len(clean_inline(p)) for p in pieces if FURNITURE_LINE.search(p))
+    return min(1.0, found / total)
 
 
 def depth(element: etree._Element) -> int:
@@ -82,8 +115,11 @@ def choose_container(
             if element not in candidates:
                 candidates.append(element)
     densest = densest_container(root)
-    if densest is not None and densest not in candidates:
-        candidates.append(densest)
+    if densest is not None:
+        # Its wrappers compete too: the paragraphs the density walk saw may be one part of
+        # the article (a table cell, a font run) inside the block that holds all of it.
+        wrappers = [densest, *list(densest.iterancestors())[:ANCESTOR_CANDIDATES]]
+        candidates += [w for w in wrappers if w not in candidates and w.tag not in ("body", "html")]
     scored = [(c, article_score(c)) for c in candidates if is_visible(c)]
     scored = [(c, score) for c, score in scored if score > 0]
     if not scored:
@@ -94,23 +130,24 @@ def choose_container(
 
 
 def densest_container(root: etree._Element) -> etree._Element | None:
-    """Text-density fallback: the element whose paragraphs carry the most sentence text."""
+    """Text-density fallback: the element whose own text and paragraphs carry the most
+    sentence text. Text an element holds itself counts for it and its parent (a table cell
+    of text broken by <br> is a container too), and half for its grandparent."""
     scores: dict[etree._Element, float] = {}
-    for node in root.iter("p", "div", "td", "li", "section"):
-        if not is_visible(node):
+    for node in root.iter():
+        if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS or not is_visible(node):
             continue
         own = clean_inline((node.text or "") + "".join(c.tail or "" for c in node))
-        if len(own) < 10:
+        if len(own) < 10 or FURNITURE_LINE.search(own):
             continue
         score = 1.0 + own.count("，") + own.count("。") + own.count(",") + len(own) / 100
         parent = node.getparent()
         if parent is None:
             continue
-        scores[parent] = scores.get(parent, 0.0) + score
-        grand = parent.getparent()
-        if grand is not None:
-            scores[grand] = scores.get(grand, 0.0) + score / 2
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        for holder, share in ((node, 1.0), (parent, 1.0), (parent.getparent(), 0.5)):
+            if holder is not None:
+                scores[holder] = scores.get(holder, 0.0) + score * share
+    ranked = sorted(scores.items(), key=lambda item: (item[1], depth(item[0])), reverse=True)
     for element, _ in ranked[:5]:
         if link_density(element) <= MAX_LINK_DENSITY and len(element_text(element)) >= 50:
             return element

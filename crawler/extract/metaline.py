@@ -112,6 +112,37 @@ def find_meta_line(head: list[str]) -> MetaLine:
     return MetaLine()
 
 
+POSTED_LABEL = re.compile(r"发表于|发布于|发表时间|发布时间|张贴于|本贴由|posted", re.I)
+"""What a blog or forum writes beside the time a post went up, often just after the post."""
+NEARBY_LINE_MAX_CHARS = 120
+"""Longest line around the headline read for a date: longer ones are text, not a byline."""
+HEADLINE_WINDOW = 4
+"""Lines before the article read for a date when the headline is not among them."""
+
+
+def squeezed(text: str) -> str:
+    """A line with all whitespace removed, for comparing a line with the headline."""
+    return re.sub(r"\s+", "", text)
+
+
+def find_nearby_date(head: list[str], tail: list[str], title: str) -> str | None:
+    """The date printed with the article that no labelled meta line gave: on the headline's
+    own line or between it and the article (the last few lines before the article when the
+    headline is not among them), else on a "发表于 …" line right after the article."""
+    key = squeezed(title)
+    at = next((i for i in range(len(head) - 1, -1, -1) if key and key in squeezed(head[i])), None)
+    around = head[at:] if at is not None else head[-HEADLINE_WINDOW:]
+    for line in around:
+        if len(line) <= NEARBY_LINE_MAX_CHARS and (found := find_datetime(line)):
+            return found
+    for line in tail[:3]:
+        if len(line) <= NEARBY_LINE_MAX_CHARS and POSTED_LABEL.search(line):
+            found = find_datetime(line)
+            if found:
+                return found
+    return None
+
+
 MARKUP_VALUE = re.compile(r"""\w+\s*=\s*["']|[<>]""")
 """Markup a broken template printed where a value should be (`size="20"`)."""
 

@@ -26,3 +26,11 @@ IMAGE_LABEL_OPENING = re.compile(r"图\s*[:：]|[(（]图[)）]|图\s*\d")
 """How a line right under an image labels it ("图：…", "（图）", "图1 …"). Anywhere else
 "图：张三" is a photographer's byline, so only the extractor, which knows the line follows an
 image, reads these as captions: match."""
+
+FURNITURE_LINE = re.compile(
+    r"版权所有|版权与免责|免责声明|版权声明|(?i:copyright)|©|ICP备|ICP证|公网安备|网站标识码"
+    r"|转载.{0,20}注明|不代表本(?:站|网)|主办单位|承办单位|技术支持|网站地图|联系我们"
+    r"|(?:地址|邮编|邮政编码|电话|传真|电子信箱|电子邮箱|(?i:e-?mail))\s*[:：]"
+)
+"""A line of a page's footer or legal notice: copyright and disclaimers, site ownership and
+the contact block (address, post code, phone, fax, e-mail). Searched."""
