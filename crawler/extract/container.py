@@ -49,7 +49,10 @@ CLOSE_TO_BEST = 0.85
 SENTENCE_MARKS = ("，", "。", "；", "！", "？", "、", ",")
 
 MAX_FURNITURE_SHARE = 0.5
-"""A block more than half of whose text is footer lines is never the article."""
+"""A block more than half of whose text is footer lines is never the article..."""
+MIN_FURNITURE_CHARS = 60
+"""...when those lines make a footer's worth of text (a two-line article that names a
+website identifier in passing is still an article)."""
 FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
 
 NOT_TEXT_HOLDERS = frozenset({"a", "html", "head", "body", "script", "style", "title", "option"})
@@ -67,7 +70,7 @@ def article_score(element: etree._Element) -> float:
     if density > MAX_LINK_DENSITY:
         return 0.0
     furniture = furniture_share(element)
-    if furniture > MAX_FURNITURE_SHARE:
+    if furniture > MAX_FURNITURE_SHARE and furniture * len(text) >= MIN_FURNITURE_CHARS:
         return 0.0
     sentences = sum(text.count(mark) for mark in SENTENCE_MARKS)
     return (sentences + len(text) / 100) * (1.0 - density) * (1.0 - furniture)
@@ -147,8 +150,12 @@ def densest_container(root: etree._Element) -> etree._Element | None:
         for holder, share in ((node, 1.0), (parent, 1.0), (parent.getparent(), 0.5)):
             if holder is not None:
                 scores[holder] = scores.get(holder, 0.0) + score * share
-    ranked = sorted(scores.items(), key=lambda item: (item[1], depth(item[0])), reverse=True)
+    # Of a block and the element that only wraps it, the wrapper: it holds the whole article.
+    ranked = sorted(scores.items(), key=lambda item: (item[1], -depth(item[0])), reverse=True)
     for element, _ in ranked[:5]:
-        if link_density(element) <= MAX_LINK_DENSITY and len(element_text(element)) >= 50:
+        if (
+            link_density(element) <= MAX_LINK_DENSITY
+            and len(element_text(element)) >= MIN_BODY_CHARS
+        ):
             return element
     return None

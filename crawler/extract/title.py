@@ -210,12 +210,17 @@ def find_title(
         if texts and texts[0]:
             return texts[0]
     site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
+    candidates = title_candidates(root, content, opening or [])
+    shown = {squeezed(c.text): c.text for c in candidates if not c.linked}
     for name in ("articletitle", "og:title"):
         meta = metas.get(name)
         if meta and squeezed(meta) not in {squeezed(n) for n in site_names}:
-            return tidy_title(meta, site_names)
+            # "Headline - Site": the part the page shows as a heading is the headline.
+            parts = [
+                shown[squeezed(part)] for part in title_segments(meta) if squeezed(part) in shown
+            ]
+            return tidy_title(parts[0] if parts else meta, site_names)
     page_title = clean_inline(str(PAGE_TITLE(root)))
-    candidates = title_candidates(root, content, opening or [])
     content_at = 0
     if content is not None:
         content_at = next(i for i, element in enumerate(root.iter()) if element is content)
