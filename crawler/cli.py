@@ -1,63 +1,137 @@
-"""The `parknews` command: tools around the crawl (`parknews extract FILE --url URL`,
+"""The `parknews` command: tools around the crawl (`parknews extract PAGE... [--url URL]`,
 `parknews validate PATH...`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
+from crawler.decode import decode_page
 from crawler.extract import NotAnArticle
-from crawler.offline import PageProcessor, PageTooLarge, read_saved_page, saved_page_limit
-from crawler.sites import SITES
+from crawler.items import RecordDict
+from crawler.offline import (
+    PageProcessor,
+    PageTooLarge,
+    check_site,
+    is_http_url,
+    own_url,
+    read_saved_page,
+    saved_page_limit,
+    site_keys,
+)
 from crawler.validate import validate_paths
+
+OWN_URL_SOURCES = "rel=canonical, the Url meta or og:url"
+"""Where a page given without --url is asked for its URL, for the messages."""
+
+
+class Refused(Exception):
+    """A saved page `parknews extract` gives no record for; the message says which and why."""
+
+
+def read_page(path: Path, limit: int) -> bytes:
+    """The bytes of a saved page; Refused when it cannot be read or holds more than `limit`."""
+    try:
+        return read_saved_page(path, limit)
+    except OSError as exc:
+        raise Refused(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except PageTooLarge as exc:
+        raise Refused(f"{path} is refused: {exc}") from exc
+
+
+def page_record(
+    path: Path, url: str | None, site: str | None, processor: PageProcessor, limit: int
+) -> RecordDict:
+    """The record of the saved page at `path`, fetched from `url` (None: the URL the page gives
+    for itself); Refused, saying why, when it has none."""
+    html = decode_page(read_page(path, limit), None).text
+    url = url or own_url(html)
+    if url is None:
+        raise Refused(
+            f"{path} is refused: it gives no http(s) URL of its own ({OWN_URL_SOURCES});"
+            " extract it alone with --url URL"
+        )
+    try:
+        return processor.record_of_text(html, url, site=site)
+    except NotAnArticle as exc:
+        raise Refused(f"{path} is not an article page: {exc}") from exc
+
+
+def extract_arguments_problem(pages: list[Path], url: str | None, site: str | None) -> str | None:
+    """What is wrong with the arguments of `parknews extract`, else None."""
+    if url is not None and len(pages) > 1:
+        return (
+            "--url gives the URL of one page; with several pages each takes the URL it gives"
+            f" for itself ({OWN_URL_SOURCES})"
+        )
+    if url is not None and not is_http_url(url):
+        return f"--url must be an http(s) URL, got {url!r}"
+    try:
+        check_site(site)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def write_record(record: RecordDict, out: BinaryIO) -> None:
+    """One record as one line of UTF-8 JSON, as the crawl's JSONL files hold it."""
+    out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+    out.flush()
 
 
 def extract_command(args: argparse.Namespace) -> int:
-    """Print the record of one saved page as JSON; one line on stderr and 1 when there is none,
-    or when the file holds more than a crawl downloads (DOWNLOAD_MAXSIZE)."""
-    path: Path = args.file
-    if not args.url.startswith(("http://", "https://")):
-        print(f"parknews extract: --url must be an http(s) URL, got {args.url!r}", file=sys.stderr)
+    """Print the record of each saved page as one JSON line, in the order given; one line on
+    stderr for each page that has none (not an article, unreadable, larger than a crawl
+    downloads, or with no URL). 0 when every page gave a record, 1 when some did not, 2 for
+    bad arguments (then no page is read)."""
+    problem = extract_arguments_problem(args.pages, args.url, args.site)
+    if problem is not None:
+        print(f"parknews extract: {problem}", file=sys.stderr)
         return 2
-    if args.site is not None and args.site not in SITES:
-        print(
-            f"parknews extract: unknown site {args.site!r}; valid sites: {', '.join(SITES)}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        raw = read_saved_page(path, saved_page_limit())
-    except OSError as exc:
-        print(f"parknews extract: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 1
-    except PageTooLarge as exc:
-        print(f"parknews extract: {path} is refused: {exc}", file=sys.stderr)
-        return 1
-    try:
-        record = PageProcessor().record(raw, args.url, site=args.site)
-    except NotAnArticle as exc:
-        print(f"parknews extract: {path} is not an article page: {exc}", file=sys.stderr)
-        return 1
-    json.dump(record, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    return 0
+    processor = PageProcessor()
+    limit = saved_page_limit()
+    refused = 0
+    for path in args.pages:
+        try:
+            record = page_record(path, args.url, args.site, processor, limit)
+        except Refused as exc:
+            print(f"parknews extract: {exc}", file=sys.stderr)
+            refused += 1
+            continue
+        write_record(record, sys.stdout.buffer)
+    return 1 if refused else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parknews", description="Park news records tools.")
     commands = parser.add_subparsers(dest="command", required=True)
-    extract = commands.add_parser("extract", help="print the record of one saved article page")
-    extract.add_argument("file", type=Path, help="the saved HTML page")
-    extract.add_argument("--url", required=True, help="the URL the page was fetched from")
-    extract.add_argument("--site", help=f"site profile key ({', '.join(SITES)})")
+    extract = commands.add_parser(
+        "extract", help="print the record of each saved article page, one JSON line each"
+    )
+    extract.add_argument("pages", nargs="+", type=Path, metavar="PAGE", help="a saved HTML page")
+    extract.add_argument(
+        "--url",
+        help="the URL the page was fetched from (one page only; by default the URL the page"
+        f" gives for itself: {OWN_URL_SOURCES})",
+    )
+    extract.add_argument("--site", help=f"site profile key ({', '.join(site_keys())})")
     extract.set_defaults(run=extract_command)
     validate = commands.add_parser("validate", help="check JSONL output files line by line")
     validate.add_argument("paths", nargs="+", type=Path, help="JSONL files, or folders of them")
     validate.set_defaults(run=lambda args: validate_paths(args.paths))
     args = parser.parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`parknews extract *.html | head -1`): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

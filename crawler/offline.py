@@ -1,21 +1,64 @@
-"""Saved page bytes to the record a crawl would emit: the path `parknews extract`, the golden
-tests and the benchmarks share with the spider and its item pipelines."""
+"""Saved page bytes to the record a crawl would emit: the path `parknews extract`,
+`crawler.extract_record`, the golden tests and the benchmarks share with the spider and its
+item pipelines.
+
+The package `crawler` imports this module for `extract_record`, and every module of the
+project that imports `crawler.<anything>` runs the package first. So this module names the
+item pipelines only as the crawl does, by their paths in ITEM_PIPELINES, loaded when a
+processor is built: an import of `pipelines` here would run back into `pipelines` whenever a
+pipeline module is the first one imported.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cache
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
-from scrapy.settings import Settings
+from scrapy.settings import BaseSettings, Settings
+from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
 
 from crawler.decode import decode_page
-from crawler.extract import NotAnArticle, build_record
+from crawler.extract import CANONICAL_LINK, NotAnArticle, build_record
+from crawler.extract.tree import first_value, page_metas, parse_html
 from crawler.items import RecordDict
 from crawler.sites import GENERIC_KEY, SITES, SiteProfile, generic_profile
-from pipelines import RecordStep, apply_steps, record_steps
+
+
+def site_keys() -> tuple[str, ...]:
+    """Every value `site=` takes: the registered profiles, then the generic one."""
+    return (*SITES, GENERIC_KEY)
+
+
+def check_site(site: str | None) -> None:
+    """ValueError, naming the valid keys, when `site` is neither None nor a profile key."""
+    if site is not None and site not in site_keys():
+        raise ValueError(f"unknown site {site!r}; valid sites: {', '.join(site_keys())}")
+
+
+def is_http_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host and no whitespace: the only kind of URL a
+    record may carry (the schema's `http_url`)."""
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        return False
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:
+        return False
+
+
+def own_url(html: str) -> str | None:
+    """The URL a page gives for itself: its rel=canonical link, the `Url` meta of government
+    sites or og:url (the order the extractor trusts them in), the first that is an absolute
+    http(s) URL; None when it gives none."""
+    root = parse_html(html)
+    metas = page_metas(root)
+    candidates = (first_value(root, CANONICAL_LINK), metas.get("url", ""), metas.get("og:url", ""))
+    return next((c.strip() for c in candidates if is_http_url(c.strip())), None)
 
 
 def profile_for(url: str, site: str | None = None) -> SiteProfile:
@@ -68,6 +111,35 @@ def read_saved_page(path: Path, limit: int) -> bytes:
     return raw
 
 
+class RecordStep(Protocol):
+    """An item pipeline that cleans one record without a running crawl."""
+
+    def process_record(self, record: RecordDict) -> RecordDict: ...
+
+
+def record_steps(settings: BaseSettings) -> list[RecordStep]:
+    """Each item pipeline of ITEM_PIPELINES that has `process_record` and `from_settings`,
+    built from `settings`, in pipeline order: the cleaning a crawl gives every record."""
+    configured = settings.getwithbase("ITEM_PIPELINES")
+    ordered = sorted(
+        ((order, path) for path, order in configured.items() if order is not None),
+        key=lambda pair: pair[0],
+    )
+    steps: list[RecordStep] = []
+    for _, path in ordered:
+        cls = load_object(path)
+        if hasattr(cls, "process_record") and hasattr(cls, "from_settings"):
+            steps.append(cls.from_settings(settings))
+    return steps
+
+
+def apply_steps(record: RecordDict, steps: list[RecordStep]) -> RecordDict:
+    """Run `record` through the `process_record` of each step, in order."""
+    for step in steps:
+        record = step.process_record(record)
+    return record
+
+
 class PageProcessor:
     """Extracts and cleans saved pages with the configured item pipelines (built once).
 
@@ -84,9 +156,47 @@ class PageProcessor:
         self, raw: bytes, url: str, *, site: str | None = None, content_type: str | None = None
     ) -> RecordDict:
         """The final record of one page; NotAnArticle (with the reason) when there is none."""
-        page = decode_page(raw, content_type)
-        record: RecordDict = dict(build_record(page.text, url, profile_for(url, site)))
+        return self.record_of_text(decode_page(raw, content_type).text, url, site=site)
+
+    def record_of_text(self, html: str, url: str, *, site: str | None = None) -> RecordDict:
+        """`record` of a page already decoded."""
+        record: RecordDict = dict(build_record(html, url, profile_for(url, site)))
         try:
             return apply_steps(record, self.steps)
         except DropItem as exc:
             raise NotAnArticle(str(exc)) from exc
+
+
+def packaged_settings() -> Settings:
+    """The settings of `crawler/settings.py` alone, whatever SCRAPY_SETTINGS_MODULE says: code
+    that imports parknews may be a Scrapy project of its own."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
+@cache
+def shared_processor() -> PageProcessor:
+    """The one processor `extract_record` uses, built on first use.
+
+    Sharing it cannot make a record depend on the pages processed before: template learning
+    is off, and its steps keep nothing of a record once they have returned it.
+    """
+    return PageProcessor(packaged_settings())
+
+
+def extract_record(
+    page: bytes, url: str, *, site: str | None = None, content_type: str | None = None
+) -> RecordDict:
+    """The record a crawl writes for `page`, the bytes fetched from `url`: decoded (the charset
+    of `content_type`, the HTTP Content-Type, else the page's own), extracted with the profile
+    `site` (else the one owning `url`, else the generic one) and cleaned by every record
+    pipeline, with the settings of `crawler/settings.py`. `fetched_at` is now.
+
+    NotAnArticle, saying why, when the page holds no article; ValueError when `url` is not an
+    absolute http(s) URL or `site` is no profile key.
+    """
+    if not is_http_url(url):
+        raise ValueError(f"url must be an absolute http(s) URL, got {url!r}")
+    check_site(site)
+    return shared_processor().record(page, url, site=site, content_type=content_type)

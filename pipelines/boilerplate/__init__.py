@@ -181,4 +181,4 @@ class CleanBodyPipeline:
         return cleaned
 
     def process_item(self, item: Any) -> Any:
-        return process_item_by_record(item, self)
+        return process_item_by_record(item, self.process_record)

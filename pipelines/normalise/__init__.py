@@ -290,7 +290,7 @@ class NormalisePipeline:
         return out
 
     def process_item(self, item: Any) -> Any:
-        return process_item_by_record(item, self)
+        return process_item_by_record(item, self.process_record)
 
     def _inc(self, name: str, count: int = 1) -> None:
         if self.stats is not None:

@@ -1,4 +1,5 @@
-"""`parknews extract` on saved pages: a record on stdout, or one line on stderr."""
+"""`parknews extract` on saved pages: a JSON line on stdout for each record, one line on stderr
+for each page refused."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler import settings as crawl_settings
 from crawler.offline import PageTooLarge, read_saved_page, saved_page_limit
-from tests.conftest import assert_valid_record, golden_differences, golden_records, page_file
+from tests.conftest import (
+    GENERIC_DIR,
+    assert_valid_record,
+    golden_differences,
+    golden_records,
+    page_file,
+)
 from tests.sitesrv import SITES_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +30,7 @@ def parknews(*arguments: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "crawler.cli", *arguments],
         cwd=REPO,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=60,
     )
 
@@ -32,9 +40,87 @@ def test_extract_prints_the_golden_record(site: str) -> None:
     expected = next(g for g in golden_records().values() if g["site"] == site)
     done = parknews("extract", str(page_file(expected)), "--url", expected["url"])
     assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1
     record = json.loads(done.stdout)
     assert_valid_record(record)
     assert golden_differences(record, expected) == []
+
+
+def site_golden(site: str) -> dict[str, Any]:
+    return next(g for g in golden_records().values() if g["site"] == site)
+
+
+def generic_golden(case: str) -> dict[str, Any]:
+    return next(g for g in golden_records(GENERIC_DIR).values() if Path(g["_page"]).name == case)
+
+
+def pages_naming_their_url() -> list[dict[str, Any]]:
+    """Golden pages that give their own URL: the `Url` meta (the two TRS-family fixture sites
+    and a 集约化平台 page) or rel=canonical and og:url (a WordPress page)."""
+    return [
+        site_golden("sipac"),
+        site_golden("binjiang"),
+        generic_golden("jyh-article-content"),
+        generic_golden("wordpress-archives"),
+    ]
+
+
+def test_extract_several_pages_prints_one_json_line_each(tmp_path: Path) -> None:
+    expected = pages_naming_their_url()
+    done = parknews("extract", *(str(page_file(e)) for e in expected))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(expected)
+    for line, want in zip(lines, expected, strict=True):
+        record = json.loads(line)
+        assert line == json.dumps(record, ensure_ascii=False)
+        assert_valid_record(record)
+        assert golden_differences(record, want) == []
+    output = tmp_path / "records.jsonl"
+    output.write_text(done.stdout, "utf-8")
+    assert parknews("validate", str(output)).returncode == 0
+
+
+def test_extract_one_page_without_url_takes_the_url_it_gives() -> None:
+    expected = generic_golden("trs-like-custom-classes")
+    done = parknews("extract", str(page_file(expected)))
+    assert done.returncode == 0, done.stderr
+    assert golden_differences(json.loads(done.stdout), expected) == []
+
+
+def list_page_naming_its_url(tmp_path: Path) -> Path:
+    """A list page (no article) that gives its URL with rel=canonical."""
+    page = SITES_DIR / "www.sipac.gov.cn/szgyyq/yqyw/index.shtml"
+    link = b'<head><link rel="canonical" href="http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml">'
+    path = tmp_path / "index.shtml"
+    path.write_bytes(page.read_bytes().replace(b"<head>", link, 1))
+    return path
+
+
+def test_extract_several_pages_refuses_each_bad_one_in_a_line(tmp_path: Path) -> None:
+    good = pages_naming_their_url()[:2]
+    no_url = page_file(site_golden("donghu"))
+    no_article = list_page_naming_its_url(tmp_path)
+    missing = tmp_path / "missing.html"
+    pages = [page_file(good[0]), no_url, no_article, missing, page_file(good[1])]
+    done = parknews("extract", *map(str, pages))
+    assert done.returncode == 1
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["url"] for r in records] == [g["url"] for g in good]
+    refused = done.stderr.splitlines()
+    assert len(refused) == 3
+    assert refused[0].startswith(f"parknews extract: {no_url} is refused: it gives no http(s) URL")
+    assert refused[0].endswith("extract it alone with --url URL")
+    assert refused[1].startswith(f"parknews extract: {no_article} is not an article page: ")
+    assert refused[2].startswith(f"parknews extract: cannot read {missing}: ")
+
+
+def test_extract_applies_the_site_to_every_page() -> None:
+    pages = [str(page_file(g)) for g in pages_naming_their_url()[:2]]
+    done = parknews("extract", *pages, "--site", "generic")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["site"] for line in done.stdout.splitlines()] == ["generic"] * 2
 
 
 def test_extract_refuses_a_list_page_in_one_line() -> None:
@@ -72,12 +158,16 @@ def test_extract_refuses_files_that_are_not_pages(
         (["extract", "/nonexistent.html", "--url", "http://www.sipac.gov.cn/"], 1, "cannot read"),
         (["extract", "x.html", "--url", "http://a.cn/", "--site", "nowhere"], 2, "valid sites"),
         (["extract", "x.html", "--url", "not a url"], 2, "http(s) URL"),
+        (["extract", "x.html", "--url", "file:///srv/x.html"], 2, "http(s) URL"),
+        (["extract", "a.html", "b.html", "--url", "http://a.cn/x"], 2, "URL of one page"),
+        (["extract"], 2, "PAGE"),
     ],
 )
 def test_extract_argument_errors(arguments: list[str], code: int, message: str) -> None:
     done = parknews(*arguments)
     assert done.returncode == code
     assert message in done.stderr
+    assert done.stdout == ""
     assert "Traceback" not in done.stderr
 
 
@@ -92,7 +182,7 @@ def parknews_within(memory: int, *arguments: str) -> subprocess.CompletedProcess
         [sys.executable, "-c", launcher, *arguments],
         cwd=REPO,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=60,
     )
 
@@ -106,6 +196,20 @@ def test_extract_refuses_a_file_larger_than_a_crawl_downloads(tmp_path: Path) ->
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         f"parknews extract: {path} is refused: it holds {saved_page_limit() + 1:,} bytes, more"
+        f" than a crawl downloads (DOWNLOAD_MAXSIZE: {saved_page_limit():,} bytes)"
+    ]
+
+
+def test_extract_caps_each_of_several_pages(tmp_path: Path) -> None:
+    large = tmp_path / "large.html"
+    with large.open("wb") as sparse:
+        sparse.truncate(saved_page_limit() + 1)
+    expected = pages_naming_their_url()[0]
+    done = parknews("extract", str(large), str(page_file(expected)))
+    assert done.returncode == 1
+    assert [json.loads(line)["url"] for line in done.stdout.splitlines()] == [expected["url"]]
+    assert done.stderr.splitlines() == [
+        f"parknews extract: {large} is refused: it holds {saved_page_limit() + 1:,} bytes, more"
         f" than a crawl downloads (DOWNLOAD_MAXSIZE: {saved_page_limit():,} bytes)"
     ]
 
