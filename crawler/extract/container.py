@@ -121,8 +121,9 @@ def choose_container(
     if densest is not None:
         # Its wrappers compete too: the paragraphs the density walk saw may be one part of
         # the article (a table cell, a font run) inside the block that holds all of it.
-        wrappers = [densest, *list(densest.iterancestors())[:ANCESTOR_CANDIDATES]]
-        candidates += [w for w in wrappers if w not in candidates and w.tag not in ("body", "html")]
+        wrappers = [w for w in list(densest.iterancestors())[:ANCESTOR_CANDIDATES]]
+        wrappers = [densest, *(w for w in wrappers if w.tag not in ("body", "html"))]
+        candidates += [w for w in wrappers if w not in candidates]
     scored = [(c, article_score(c)) for c in candidates if is_visible(c)]
     scored = [(c, score) for c, score in scored if score > 0]
     if not scored:
