@@ -29,7 +29,7 @@ from crawler.extract.metaline import (
     split_inner_meta_lines,
 )
 from crawler.extract.title import find_title
-from crawler.extract.tree import first_value, mark_hidden, page_metas, parse_html
+from crawler.extract.tree import PageFacts, first_value, page_metas, parse_html
 from crawler.items import SCHEMA_VERSION, ArticleRecord
 from crawler.sites import GENERIC_KEY, SiteProfile
 from crawler.text.dates import find_datetime, most_precise, utc_now
@@ -111,9 +111,9 @@ def record_of_tree(
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
     selectors = profile.selectors
-    mark_hidden(root)
+    facts = PageFacts(root)
     metas = page_metas(root)
-    content = choose_container(selectors.body, root, source)
+    content = choose_container(selectors.body, facts, source)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
     walker = BlockWalker(url, skip_furniture=True)
@@ -121,7 +121,7 @@ def record_of_tree(
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    title = find_title(root, metas, selectors.title, source, content, blocks[:2])
+    title = find_title(facts, metas, selectors.title, source, content, blocks[:2])
     if not title:
         raise NotAnArticle("no title found")
     blocks, inner_meta = split_inner_meta_lines(blocks, title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from crawler.extract.tree import css_elements, element_text, is_visible, link_density
+from crawler.extract.tree import PageFacts, css_elements
 from crawler.text.inline import clean_inline
 from crawler.text.vocabulary import FURNITURE_LINE
 
@@ -55,42 +55,52 @@ MIN_FURNITURE_CHARS = 60
 website identifier in passing is still an article)."""
 FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
 
+MIN_OWN_CHARS = 10
+"""Characters of its own text an element needs to count in the density walk."""
+
 NOT_TEXT_HOLDERS = frozenset({"a", "html", "head", "body", "script", "style", "title", "option"})
 """Elements whose own text does not make them a container of the article."""
 
 
-def article_score(element: etree._Element) -> float:
+def article_score(element: etree._Element, facts: PageFacts) -> float:
     """How much sentence text an element holds outside links and page furniture:
     punctuation marks of running text, discounted by the share of its text that is links
     and by the share that is footer lines (copyright, disclaimers, contacts). A block that
     is mostly furniture scores nothing."""
-    text = element_text(element)
-    linked = sum(len(element_text(a)) for a in element.iter("a"))
-    density = min(1.0, linked / len(text)) if text else 1.0
+    text = facts.text(element)
+    density = min(1.0, facts.linked_chars(element) / len(text)) if text else 1.0
     if density > MAX_LINK_DENSITY:
         return 0.0
-    furniture = furniture_share(element)
+    furniture = furniture_share(element, facts)
     if furniture > MAX_FURNITURE_SHARE and furniture * len(text) >= MIN_FURNITURE_CHARS:
         return 0.0
     sentences = sum(text.count(mark) for mark in SENTENCE_MARKS)
     return (sentences + len(text) / 100) * (1.0 - density) * (1.0 - furniture)
 
 
-def furniture_share(element: etree._Element) -> float:
+def furniture_share(element: etree._Element, facts: PageFacts) -> float:
     """Share of an element's text that stands in footer lines (copyright, disclaimers,
     contacts): the pieces of text (between tags, so between <br>s too) that hold a
     FURNITURE_LINE match. An article ending with its own "联系电话：…" line loses that line's
     share only."""
-    total = len(element_text(element))
+    total = len(facts.text(element))
     if not total:
         return 0.0
-    found = 0
-    for node in element.iter():
-        if not isinstance(node.tag, str) or node.tag not in FURNITURE_BLOCKS:
-            continue
+    return min(1.0, facts.once(furniture_chars).get(element, 0) / total)
+
+
+def furniture_chars(facts: PageFacts) -> dict[etree._Element, int]:
+    """For every element, the characters of furniture lines at or under it (the pieces of
+    text between tags in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once
+    a page."""
+    found: dict[etree._Element, int] = {}
+    for node in facts.root.iter(*FURNITURE_BLOCKS):
         pieces = [node.text or "", *(child.tail or "" for child in node)]
-        found += sum(len(clean_inline(p)) for p in pieces if FURNITURE_LINE.search(p))
-    return min(1.0, found / total)
+        chars = sum(len(clean_inline(p)) for p in pieces if p and FURNITURE_LINE.search(p))
+        if chars:
+            for holder in (node, *node.iterancestors()):
+                found[holder] = found.get(holder, 0) + chars
+    return found
 
 
 def depth(element: etree._Element) -> int:
@@ -99,7 +109,7 @@ def depth(element: etree._Element) -> int:
 
 
 def choose_container(
-    override: str | None, root: etree._Element, source: str | None = None
+    override: str | None, facts: PageFacts, source: str | None = None
 ) -> etree._Element | None:
     """The element holding the article.
 
@@ -108,23 +118,24 @@ def choose_container(
     scoring close to the best, the deepest is taken, so a page-wide wrapper that also holds
     sidebars and navigation loses to the article block inside it.
     """
+    root = facts.root
     if override:
         for element in css_elements(root, override, source):
-            if is_visible(element) and len(element_text(element)) >= MIN_BODY_CHARS:
+            if facts.visible(element) and len(facts.text(element)) >= MIN_BODY_CHARS:
                 return element
     candidates: list[etree._Element] = []
     for query in KNOWN_BODY_SELECTORS:
         for element in css_elements(root, query, source):
             if element not in candidates:
                 candidates.append(element)
-    densest = densest_container(root)
+    densest = densest_container(facts)
     if densest is not None:
         # Its wrappers compete too: the paragraphs the density walk saw may be one part of
         # the article (a table cell, a font run) inside the block that holds all of it.
         wrappers = [w for w in list(densest.iterancestors())[:ANCESTOR_CANDIDATES]]
         wrappers = [densest, *(w for w in wrappers if w.tag not in ("body", "html"))]
         candidates += [w for w in wrappers if w not in candidates]
-    scored = [(c, article_score(c)) for c in candidates if is_visible(c)]
+    scored = [(c, article_score(c, facts)) for c in candidates if facts.visible(c)]
     scored = [(c, score) for c, score in scored if score > 0]
     if not scored:
         return None
@@ -133,16 +144,19 @@ def choose_container(
     return max(close, key=depth)
 
 
-def densest_container(root: etree._Element) -> etree._Element | None:
+def densest_container(facts: PageFacts) -> etree._Element | None:
     """Text-density fallback: the element whose own text and paragraphs carry the most
     sentence text. Text an element holds itself counts for it and its parent (a table cell
     of text broken by <br> is a container too), and half for its grandparent."""
     scores: dict[etree._Element, float] = {}
-    for node in root.iter():
-        if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS or not is_visible(node):
+    for node in facts.root.iter():
+        if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS:
             continue
-        own = clean_inline((node.text or "") + "".join(c.tail or "" for c in node))
-        if len(own) < 10 or FURNITURE_LINE.search(own):
+        raw = (node.text or "") + "".join(c.tail or "" for c in node)
+        if len(raw) < MIN_OWN_CHARS or not facts.visible(node):
+            continue
+        own = clean_inline(raw)
+        if len(own) < MIN_OWN_CHARS or FURNITURE_LINE.search(own):
             continue
         score = 1.0 + own.count("，") + own.count("。") + own.count(",") + len(own) / 100
         parent = node.getparent()
@@ -155,8 +169,8 @@ def densest_container(root: etree._Element) -> etree._Element | None:
     ranked = sorted(scores.items(), key=lambda item: (item[1], -depth(item[0])), reverse=True)
     for element, _ in ranked[:5]:
         if (
-            link_density(element) <= MAX_LINK_DENSITY
-            and len(element_text(element)) >= MIN_BODY_CHARS
+            facts.link_density(element) <= MAX_LINK_DENSITY
+            and len(facts.text(element)) >= MIN_BODY_CHARS
         ):
             return element
     return None

@@ -17,11 +17,11 @@ from crawler.extract.metaline import (
 )
 from crawler.extract.tree import (
     SKIPPED_TAGS,
+    PageFacts,
     css_elements,
     element_text,
     is_furniture,
     is_hidden,
-    is_visible,
 )
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
@@ -51,14 +51,14 @@ def without_site_name(title: str, site_names: list[str]) -> str:
     return title
 
 
-def heading_text(element: etree._Element) -> str:
+def heading_text(element: etree._Element, facts: PageFacts) -> str:
     """A heading's text without the date or meta line some templates nest inside it."""
     parts: list[str] = [element.text or ""]
     for child in element:
         if not isinstance(child.tag, str) or child.tag in SKIPPED_TAGS or is_hidden(child):
             parts.append(child.tail or "")
             continue
-        text = element_text(child)
+        text = facts.text(child)
         if not (PRINTED_DATETIME.search(text) or SOURCE_LABEL.search(text)):
             parts.append(text)
         parts.append(child.tail or "")
@@ -121,30 +121,30 @@ def in_a_link(element: etree._Element) -> bool:
 
 
 def title_candidates(
-    root: etree._Element, content: etree._Element | None, opening: list[str]
+    facts: PageFacts, content: etree._Element | None, opening: list[str]
 ) -> list[TitleCandidate]:
     """Headline-like lines of the page that stand before the article, or open it (one of
     its `opening` lines), and are not a meta line or a sentence."""
-    order = {element: index for index, element in enumerate(root.iter())}
-    start = order[content] if content is not None else len(order)
+    root = facts.root
+    start = facts.order(content) if content is not None else sum(1 for _ in root.iter())
     end = start + (sum(1 for _ in content.iter()) if content is not None else 0)
     found: list[TitleCandidate] = []
     seen: set[str] = set()
     for element in root.iter():
-        if not isinstance(element.tag, str) or order[element] >= end:
+        if not isinstance(element.tag, str) or facts.order(element) >= end:
             continue
         weight = title_weight(element)
-        if weight == 0 or is_furniture(element) or not is_visible(element):
+        if weight == 0 or is_furniture(element) or not facts.visible(element):
             continue
-        text = heading_text(element)
+        text = heading_text(element, facts)
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
             continue
-        if order[element] >= start and text not in opening:
+        if facts.order(element) >= start and text not in opening:
             continue
         if not WORD_CHAR.search(text) or SENTENCE_END.search(text[:-1]) or is_meta_text(text):
             continue
         seen.add(text)
-        found.append(TitleCandidate(text, weight, order[element], in_a_link(element)))
+        found.append(TitleCandidate(text, weight, facts.order(element), in_a_link(element)))
     return found
 
 
@@ -194,7 +194,7 @@ def tidy_title(title: str, site_names: list[str]) -> str:
 
 
 def find_title(
-    root: etree._Element,
+    facts: PageFacts,
     metas: dict[str, str],
     override: str | None,
     source: str | None = None,
@@ -205,12 +205,13 @@ def find_title(
     heading or emphasised line before (or opening) the article that `<title>` confirms, the
     nearest one; else the most headline-like line nearest the article; else the longest part
     of `<title>` that is not the site's name."""
+    root = facts.root
     if override:
         texts = [element_text(e) for e in css_elements(root, override)]
         if texts and texts[0]:
             return texts[0]
     site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
-    candidates = title_candidates(root, content, opening or [])
+    candidates = title_candidates(facts, content, opening or [])
     shown = {squeezed(c.text): c.text for c in candidates if not c.linked}
     for name in ("articletitle", "og:title"):
         meta = metas.get(name)
@@ -221,9 +222,7 @@ def find_title(
             ]
             return tidy_title(parts[0] if parts else meta, site_names)
     page_title = clean_inline(str(PAGE_TITLE(root)))
-    content_at = 0
-    if content is not None:
-        content_at = next(i for i, element in enumerate(root.iter()) if element is content)
+    content_at = facts.order(content) if content is not None else 0
     chosen = best_title(candidates, page_title, site_names, content_at)
     if chosen:
         return tidy_title(chosen, site_names)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar, cast
 
 from lxml import etree
 from parsel.csstranslator import css2xpath
@@ -213,10 +215,99 @@ def element_text(element: etree._Element) -> str:
     return clean_inline(" ".join(parts))
 
 
-def link_density(element: etree._Element) -> float:
-    """Share of an element's text that sits inside links."""
-    total = len(element_text(element))
-    if total == 0:
-        return 1.0
-    linked = sum(len(element_text(a)) for a in element.iter("a"))
-    return min(1.0, linked / total)
+Derived = TypeVar("Derived")
+
+MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")
+
+
+class PageFacts:
+    """What the extractor learns of one parsed page once and then asks many times: which
+    elements are hidden (themselves or by an ancestor), the visible text of an element, the
+    document order of the elements, and how much text sits in links under an element.
+
+    One per page, built by the extractor: nothing here outlives the page it was made for.
+    """
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        mark_hidden(root)
+        self.hidden: set[etree._Element] = set()
+        for element in xpath_elements(root, MARKED_HIDDEN):
+            self.hidden.update(element.iter())
+        self._texts: dict[etree._Element, str] = {}
+        self._pieces: list[str] = []
+        self._spans: dict[etree._Element, tuple[int, int]] | None = None
+        self._linked: dict[etree._Element, int] | None = None
+        self._order: dict[etree._Element, int] | None = None
+        self._derived: dict[Callable[[PageFacts], object], object] = {}
+
+    def visible(self, element: etree._Element) -> bool:
+        """True when neither the element nor any ancestor is hidden (`is_visible`)."""
+        return element not in self.hidden
+
+    def text(self, element: etree._Element) -> str:
+        """`element_text` of an element, computed once, from the page's pieces of text."""
+        found = self._texts.get(element)
+        if found is None:
+            if self._spans is None:
+                self._spans = self._index_text()
+            span = self._spans.get(element)
+            if span is None:  # inside a hidden or skipped element: walked on its own
+                found = element_text(element)
+            else:
+                found = clean_inline(" ".join(self._pieces[span[0] : span[1]]))
+            self._texts[element] = found
+        return found
+
+    def _index_text(self) -> dict[etree._Element, tuple[int, int]]:
+        """Walk the page once, as `element_text` would walk the root, noting for every
+        element walked the run of text pieces that is its own text (its tail left out)."""
+        pieces = self._pieces
+        spans: dict[etree._Element, tuple[int, int]] = {}
+        stack: list[tuple[etree._Element, bool]] = [(self.root, False)]
+        while stack:
+            node, closing = stack.pop()
+            if closing:
+                spans[node] = (spans[node][0], len(pieces))
+                if node.tail and node is not self.root:
+                    pieces.append(node.tail)
+                continue
+            if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
+                spans[node] = (len(pieces), len(pieces))
+                if node.tail and node is not self.root:
+                    pieces.append(node.tail)
+                continue
+            spans[node] = (len(pieces), -1)
+            if node.text:
+                pieces.append(node.text)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node))
+        return spans
+
+    def linked_chars(self, element: etree._Element) -> int:
+        """Characters of the text of the links under (or at) an element."""
+        if self._linked is None:
+            self._linked = {}
+            for link in self.root.iter("a"):
+                chars = len(self.text(link))
+                if chars:
+                    for holder in (link, *link.iterancestors()):
+                        self._linked[holder] = self._linked.get(holder, 0) + chars
+        return self._linked.get(element, 0)
+
+    def order(self, element: etree._Element) -> int:
+        """The element's position in document order."""
+        if self._order is None:
+            self._order = {found: index for index, found in enumerate(self.root.iter())}
+        return self._order[element]
+
+    def once(self, compute: Callable[[PageFacts], Derived]) -> Derived:
+        """A page-wide fact another module derives (`compute(self)`), computed once a page."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return cast(Derived, self._derived[compute])
+
+    def link_density(self, element: etree._Element) -> float:
+        """Share of an element's text that sits inside links."""
+        total = len(self.text(element))
+        return 1.0 if total == 0 else min(1.0, self.linked_chars(element) / total)
