@@ -121,7 +121,7 @@ def record_of_tree(
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    title = find_title(facts, metas, selectors.title, source, content, blocks[:2])
+    title = find_title(facts, url, metas, selectors.title, source, content, blocks[:2])
     if not title:
         raise NotAnArticle("no title found")
     blocks, inner_meta = split_inner_meta_lines(blocks, title)

@@ -135,7 +135,11 @@ def choose_container(
         wrappers = [w for w in list(densest.iterancestors())[:ANCESTOR_CANDIDATES]]
         wrappers = [densest, *(w for w in wrappers if w.tag not in ("body", "html"))]
         candidates += [w for w in wrappers if w not in candidates]
-    scored = [(c, article_score(c, facts)) for c in candidates if facts.visible(c)]
+    scored = [
+        (c, article_score(c, facts))
+        for c in candidates
+        if facts.visible(c) and not facts.in_furniture(c)
+    ]
     scored = [(c, score) for c, score in scored if score > 0]
     if not scored:
         return None
@@ -153,7 +157,7 @@ def densest_container(facts: PageFacts) -> etree._Element | None:
         if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS:
             continue
         raw = (node.text or "") + "".join(c.tail or "" for c in node)
-        if len(raw) < MIN_OWN_CHARS or not facts.visible(node):
+        if len(raw) < MIN_OWN_CHARS or not facts.visible(node) or facts.in_furniture(node):
             continue
         own = clean_inline(raw)
         if len(own) < MIN_OWN_CHARS or FURNITURE_LINE.search(own):

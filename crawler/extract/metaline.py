@@ -4,7 +4,7 @@ editor line below it, names in bylines, and the breadcrumb that names the sectio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crawler.text.dates import PRINTED_DATETIME, find_datetime
 
@@ -135,12 +135,7 @@ def find_nearby_date(head: list[str], tail: list[str], title: str) -> str | None
     for line in around:
         if len(line) <= NEARBY_LINE_MAX_CHARS and (found := find_datetime(line)):
             return found
-    for line in tail[:3]:
-        if len(line) <= NEARBY_LINE_MAX_CHARS and POSTED_LABEL.search(line):
-            found = find_datetime(line)
-            if found:
-                return found
-    return None
+    return next((found for line in tail[:3] if (found := posted_time(line))), None)
 
 
 MARKUP_VALUE = re.compile(r"""\w+\s*=\s*["']|[<>]""")
@@ -194,7 +189,8 @@ def is_meta_line(line: str) -> bool:
 
 def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], MetaLine]:
     """Meta lines templates put inside the content container, at its head or under a repeated
-    title, taken out of the blocks and read; lines repeating the title go too."""
+    title, taken out of the blocks and read; lines repeating the title go too, and so does a
+    blog's closing "发表于 …" line, whose time is the post's."""
     kept: list[str] = []
     found = MetaLine()
     for index, block in enumerate(blocks):
@@ -206,7 +202,19 @@ def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], Me
                 found = read_meta_line(block)
             continue
         kept.append(block)
+    posted = posted_time(kept[-1]) if len(kept) > 1 else None
+    if posted:
+        kept.pop()
+        if found.published_at is None:
+            found = replace(found, published_at=posted)
     return kept, found
+
+
+def posted_time(line: str) -> str | None:
+    """The time on a short "发表于 …" / "posted …" line, None for any other line."""
+    if len(line) <= NEARBY_LINE_MAX_CHARS and POSTED_LABEL.search(line):
+        return find_datetime(line)
+    return None
 
 
 def read_meta_line(line: str) -> MetaLine:

@@ -25,6 +25,7 @@ from crawler.extract.tree import (
 )
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
+from crawler.urls import canonical_url, safe_urljoin
 
 TITLE_CANDIDATES = (
     "h1",
@@ -110,18 +111,28 @@ def title_weight(element: etree._Element) -> int:
     return weight
 
 
-def in_a_link(element: etree._Element) -> bool:
-    """True when the element is a link or inside one."""
+def link_targets(element: etree._Element) -> list[str]:
+    """The hrefs of the link an element is in, or of the links it holds."""
     node: etree._Element | None = element
     while node is not None:
         if node.tag == "a" and node.get("href"):
-            return True
+            return [node.get("href") or ""]
         node = node.getparent()
-    return any(link.get("href") for link in element.iter("a"))
+    return [href for link in element.iter("a") if (href := link.get("href"))]
+
+
+def links_elsewhere(targets: list[str], page_url: str) -> bool:
+    """True when one of the hrefs leads to another page than `page_url`."""
+    own = canonical_url(page_url)
+    for href in targets:
+        absolute = safe_urljoin(page_url, href)
+        if absolute is None or canonical_url(absolute) != own:
+            return True
+    return False
 
 
 def title_candidates(
-    facts: PageFacts, content: etree._Element | None, opening: list[str]
+    facts: PageFacts, content: etree._Element | None, opening: list[str], page_url: str
 ) -> list[TitleCandidate]:
     """Headline-like lines of the page that stand before the article, or open it (one of
     its `opening` lines), and are not a meta line or a sentence."""
@@ -144,7 +155,12 @@ def title_candidates(
         if not WORD_CHAR.search(text) or SENTENCE_END.search(text[:-1]) or is_meta_text(text):
             continue
         seen.add(text)
-        found.append(TitleCandidate(text, weight, facts.order(element), in_a_link(element)))
+        # A link is suspect before the article (a sidebar's list), not when it opens it and
+        # leads to this very page (a blog post's title linking to the post).
+        targets = link_targets(element)
+        before = facts.order(element) < start
+        linked = bool(targets) and (before or links_elsewhere(targets, page_url))
+        found.append(TitleCandidate(text, weight, facts.order(element), linked))
     return found
 
 
@@ -195,6 +211,7 @@ def tidy_title(title: str, site_names: list[str]) -> str:
 
 def find_title(
     facts: PageFacts,
+    page_url: str,
     metas: dict[str, str],
     override: str | None,
     source: str | None = None,
@@ -211,7 +228,7 @@ def find_title(
         if texts and texts[0]:
             return texts[0]
     site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
-    candidates = title_candidates(facts, content, opening or [])
+    candidates = title_candidates(facts, content, opening or [], page_url)
     shown = {squeezed(c.text): c.text for c in candidates if not c.linked}
     for name in ("articletitle", "og:title"):
         meta = metas.get(name)

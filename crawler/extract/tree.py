@@ -74,7 +74,8 @@ FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
 
 FURNITURE_NAME = re.compile(
     r"(?:ad|ads|adv|advert\w*|ad[-_]?(?:box|tag|banner|wrap)|guanggao|gg[-_]?box"
-    r"|share\w*|bdshare\w*|bshare\w*|jiathis\w*|print[-_]?(?:bar|btn)|footer|breadcrumb)"
+    r"|share\w*|bdshare\w*|bshare\w*|jiathis\w*|print[-_]?(?:bar|btn)|footer|breadcrumb"
+    r"|comments?|comment[-_]?(?:list|box|area|wrap|form)|feedback|pinglun\w*)"
 )
 
 
@@ -239,11 +240,23 @@ class PageFacts:
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._linked: dict[etree._Element, int] | None = None
         self._order: dict[etree._Element, int] | None = None
+        self._furniture: set[etree._Element] | None = None
         self._derived: dict[Callable[[PageFacts], object], object] = {}
 
     def visible(self, element: etree._Element) -> bool:
         """True when neither the element nor any ancestor is hidden (`is_visible`)."""
         return element not in self.hidden
+
+    def in_furniture(self, element: etree._Element) -> bool:
+        """True when the element or an ancestor is page furniture (`is_furniture`): a
+        comment thread or a footer is never the article, nor a part of it."""
+        if self._furniture is None:
+            self._furniture = set()
+            for node in self.root.iter():
+                known = node in self._furniture
+                if not known and isinstance(node.tag, str) and is_furniture(node):
+                    self._furniture.update(node.iter())
+        return element in self._furniture
 
     def text(self, element: etree._Element) -> str:
         """`element_text` of an element, computed once, from the page's pieces of text."""

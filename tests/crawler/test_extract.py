@@ -167,3 +167,43 @@ def test_link_lists_attachments_and_page_images_stay_out_of_the_body() -> None:
         "http://www.example.gov.cn/up/2024/photo.jpg"
     ]
     assert [a["name"] for a in found["attachments"]] == ["名录.xlsx"]
+
+
+BLOG_POST = """<html><head></head><body>
+<div id="side"><h3>随笔分类</h3><ul><li><a href="/cat/1">园区生活</a></li></ul></div>
+<div id="main"><div class="post">
+<h2><a href="{url}">园区骑行道开通</a></h2>
+<p>周末去了新开通的环湖骑行道，全程二十公里，沿途有三处驿站，可以补水休息。</p>
+<p>骑行道与地铁站相连，早晚都有不少人骑车通勤，管理也很细致。</p>
+<p class="postfoot">发表于 2024年5月12日 21:05 - (阅读:310;评论:{n})</p>
+</div>
+<div id="comments"><h3>评论</h3>{comments}</div>
+<div id="commentform"><h3>发表评论</h3><table><tr><td>姓名</td><td><input></td></tr>
+<tr><td>内容</td><td><textarea></textarea></td></tr></table></div>
+</div></body></html>"""
+
+
+def test_a_blog_post_is_told_from_its_comment_thread() -> None:
+    """The comment thread is longer and more talkative than the post, yet it is furniture:
+    the post, its self-linked title and its closing "发表于" time make the record."""
+    url = "http://blog.example.cn/archive/2024/05/12/1.aspx"
+    comments = "".join(
+        f"<h4><a href='{url}#{i}'>#</a> re: 园区骑行道开通 <span>2024-05-13 0{i}:00</span>"
+        f"<a>读者{i}</a></h4><p>写得真好，我也去骑过，风景很美，驿站的服务也很周到，下次还去。</p>"
+        for i in range(8)
+    )
+    found = extract_page(BLOG_POST.format(url=url, n=8, comments=comments), url)
+    assert found["title"] == "园区骑行道开通"
+    assert found["published_at"] == "2024-05-12T21:05:00+08:00"
+    assert found["body"].split("\n") == [
+        "周末去了新开通的环湖骑行道，全程二十公里，沿途有三处驿站，可以补水休息。",
+        "骑行道与地铁站相连，早晚都有不少人骑车通勤，管理也很细致。",
+    ]
+
+
+def test_a_headline_linking_to_another_page_needs_the_page_title_to_vouch() -> None:
+    url = "http://blog.example.cn/archive/2024/05/12/1.aspx"
+    page = BLOG_POST.format(url="/archive/2024/05/01/9.aspx", n=0, comments="")
+    page = page.replace("<head></head>", "<head><title>骑行笔记</title></head>")
+    page = page.replace('<div id="side"><h3>随笔分类</h3>', '<div id="side">')
+    assert extract_page(page, url)["title"] == "骑行笔记"
