@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.text.vocabulary import RELATED_LINKS_HEADING
+from crawler.text.vocabulary import ATTACHMENTS_HEADING, RELATED_LINKS_HEADING
 from pipelines.blocktext import nfkc, repeat_key
 
 LONG_BLOCK_CHARS = 30
@@ -198,14 +198,20 @@ def is_related_heading(block: str) -> bool:
     return RELATED_LINKS_HEADING.fullmatch(text) is not None
 
 
+def is_list_heading(block: str) -> bool:
+    """True for a line that only heads a list: related links or attached files."""
+    text = nfkc(block).strip()
+    return any(h.fullmatch(text) for h in (RELATED_LINKS_HEADING, ATTACHMENTS_HEADING))
+
+
 def drop_template_widgets(blocks: list[str]) -> list[str]:
-    """Drop placeholder-only blocks and related-links headings whose list came out empty."""
+    """Drop placeholder-only blocks, and list headings (related links, attachments) whose
+    list came out empty: the last block, or one right before another such heading."""
     kept = [block for block in blocks if not is_widget_placeholder(block)]
     return [
         block
         for index, block in enumerate(kept)
         if not (
-            is_related_heading(block)
-            and (index + 1 == len(kept) or is_related_heading(kept[index + 1]))
+            is_list_heading(block) and (index + 1 == len(kept) or is_list_heading(kept[index + 1]))
         )
     ]

@@ -3,6 +3,8 @@ containers and the densest text compete on how much sentence text they hold outs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
 from crawler.extract.tree import PageFacts, css_elements
@@ -63,19 +65,21 @@ NOT_TEXT_HOLDERS = frozenset({"a", "html", "head", "body", "script", "style", "t
 
 
 def article_score(element: etree._Element, facts: PageFacts) -> float:
-    """How much sentence text an element holds outside links and page furniture:
-    punctuation marks of running text, discounted by the share of its text that is links
-    and by the share that is footer lines (copyright, disclaimers, contacts). A block that
-    is mostly furniture scores nothing."""
+    """How much sentence text an element holds outside links and page furniture: the
+    punctuation marks of running text and its length, less those of footer lines
+    (copyright, disclaimers, contacts), discounted by the share of its text in links. A
+    block that is mostly furniture scores nothing."""
     text = facts.text(element)
     density = min(1.0, facts.linked_chars(element) / len(text)) if text else 1.0
     if density > MAX_LINK_DENSITY:
         return 0.0
-    furniture = furniture_share(element, facts)
-    if furniture > MAX_FURNITURE_SHARE and furniture * len(text) >= MIN_FURNITURE_CHARS:
+    furniture = facts.once(furniture_text).get(element, FurnitureText())
+    if furniture_share(element, facts) > MAX_FURNITURE_SHARE and (
+        furniture.chars >= MIN_FURNITURE_CHARS
+    ):
         return 0.0
-    sentences = sum(text.count(mark) for mark in SENTENCE_MARKS)
-    return (sentences + len(text) / 100) * (1.0 - density) * (1.0 - furniture)
+    sentences = sum(text.count(mark) for mark in SENTENCE_MARKS) - furniture.marks
+    return max(0.0, sentences + (len(text) - furniture.chars) / 100) * (1.0 - density)
 
 
 def furniture_share(element: etree._Element, facts: PageFacts) -> float:
@@ -86,20 +90,31 @@ def furniture_share(element: etree._Element, facts: PageFacts) -> float:
     total = len(facts.text(element))
     if not total:
         return 0.0
-    return min(1.0, facts.once(furniture_chars).get(element, 0) / total)
+    return min(1.0, facts.once(furniture_text).get(element, FurnitureText()).chars / total)
 
 
-def furniture_chars(facts: PageFacts) -> dict[etree._Element, int]:
-    """For every element, the characters of furniture lines at or under it (the pieces of
-    text between tags in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once
-    a page."""
-    found: dict[etree._Element, int] = {}
+@dataclass
+class FurnitureText:
+    """How much of an element's text is footer lines: characters and sentence marks."""
+
+    chars: int = 0
+    marks: int = 0
+
+
+def furniture_text(facts: PageFacts) -> dict[etree._Element, FurnitureText]:
+    """For every element, the footer lines at or under it (the pieces of text between tags
+    in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once a page."""
+    found: dict[etree._Element, FurnitureText] = {}
     for node in facts.root.iter(*FURNITURE_BLOCKS):
         pieces = [node.text or "", *(child.tail or "" for child in node)]
-        chars = sum(len(clean_inline(p)) for p in pieces if p and FURNITURE_LINE.search(p))
-        if chars:
+        lines = [clean_inline(p) for p in pieces if p and FURNITURE_LINE.search(p)]
+        if lines:
+            chars = sum(len(line) for line in lines)
+            marks = sum(line.count(mark) for line in lines for mark in SENTENCE_MARKS)
             for holder in (node, *node.iterancestors()):
-                found[holder] = found.get(holder, 0) + chars
+                total = found.setdefault(holder, FurnitureText())
+                total.chars += chars
+                total.marks += marks
     return found
 
 

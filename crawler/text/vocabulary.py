@@ -17,6 +17,12 @@ RELATED_LINKS_HEADING = re.compile(rf"[\[【]?{RELATED_LINKS_WORDS}[\]】]?\s*[:
 """A line that is only such a heading ("相关链接", "【相关阅读】", "延伸阅读："): fullmatch."""
 RELATED_LINKS_INLINE = re.compile(rf"{RELATED_LINKS_WORDS}\s*[:：][^。!?！？]{{0,80}}")
 """The heading and one link title on a single line ("相关链接：园区召开…"): fullmatch."""
+ATTACHMENTS_HEADING = re.compile(r"[\[【]?(?:相关)?附件(?:信息|下载|列表)?[\]】]?\s*[:：]?")
+"""A line that only heads a page's list of attached files ("附件：", "附件信息:"): fullmatch."""
+LEGAL_NOTICE_HEADING = re.compile(
+    r"[\[【]?(?:版权(?:与|及|和)?免责声明|免责(?:声明|条款)|版权(?:声明|说明)|法律声明)[\]】]?\s*[:：]?"
+)
+"""A line that only heads a page's legal notice ("版权与免责声明"): fullmatch."""
 
 CAPTION_OPENING = re.compile(
     r"[(\[（【]?\s*(?:图为|上图(?:为|[:：])|下图(?:为|[:：])|左图为|右图为|图片为|图注|▲|△)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawler.text.vocabulary import RELATED_LINKS_INLINE
+from crawler.text.vocabulary import FURNITURE_LINE, LEGAL_NOTICE_HEADING, RELATED_LINKS_INLINE
 from pipelines.blocktext import is_paragraph, normalize_line, repeat_key
 from pipelines.boilerplate.metadata import parse_field_line
 from pipelines.repeats import is_related_heading
@@ -71,6 +71,14 @@ BOILERPLATE_RULES: tuple[BoilerplateRule, ...] = (
         ),
         40,
     ),
+    # 打开微信，点击底部的“发现”，使用“扫一扫”即可将网页分享至朋友圈。
+    BoilerplateRule(
+        "share_help",
+        re.compile(
+            rf"{_NO_SENTENCE}{{0,40}}扫一扫{_NO_SENTENCE}{{0,50}}(?:分享|朋友圈){_NO_SENTENCE}{{0,30}}。?"
+        ),
+        100,
+    ),
     # 版权所有：苏州工业园区管理委员会 ICP备05005414号 网站标识码3205000010 苏公网安备…
     BoilerplateRule(
         "footer_marks",
@@ -130,7 +138,7 @@ CHROME_TOKENS: tuple[tuple[str, str], ...] = (
     (
         "print_close",
         r"我要打印|打印(?:此页|本页|文章|本文|页面)?|关闭(?:窗口|本页|此页|页面)?"
-        r"|(?:加入|添加)?收藏(?:本页|本站|此页)?|保存(?:本页|文章)?|我要纠错|纠错",
+        r"|(?:加入|添加)?收藏(?:本页|本站|此页)?|保存(?:本页|文章)?|我要纠错|纠错|(?:查看)?更多",
     ),
     (
         "footer_links",
@@ -162,9 +170,29 @@ def is_boilerplate_line(block: str) -> bool:
 
 
 def drop_boilerplate_lines(blocks: list[str]) -> list[str]:
-    """Drop chrome lines, then related-links headings with the link titles listed under them."""
+    """Drop chrome lines, then related-links headings with the link titles listed under them,
+    then a legal notice closing the body."""
     kept = [block for block in blocks if not is_boilerplate_line(block)]
-    return _drop_related_lists(kept)
+    return drop_legal_notice(_drop_related_lists(kept))
+
+
+LEGAL_NOTICE_MAX_CHARS = 800
+"""Longest legal notice (its heading's lines to the end of the body) taken off the body."""
+
+
+def drop_legal_notice(blocks: list[str]) -> list[str]:
+    """Drop a "版权与免责声明" heading and the notice under it when they close the body: the
+    heading in the body's second half, at most LEGAL_NOTICE_MAX_CHARS after it, at least
+    one of those lines a footer line (reprint terms, copyright, contacts)."""
+    for index in range(len(blocks) - 1, len(blocks) // 2 - 1, -1):
+        if LEGAL_NOTICE_HEADING.fullmatch(normalize_line(blocks[index])):
+            notice = blocks[index + 1 :]
+            if sum(len(line) for line in notice) <= LEGAL_NOTICE_MAX_CHARS and any(
+                FURNITURE_LINE.search(line) for line in notice
+            ):
+                return blocks[:index]
+            break
+    return blocks
 
 
 def _drop_related_lists(blocks: list[str]) -> list[str]:

@@ -112,6 +112,9 @@ def test_sipac_sample_matches_the_shared_expected_record() -> None:
         "扫一扫在手机打开当前页",
         "手机扫码阅读",
         "微信扫一扫分享",
+        "用微信扫一扫，点击右上角分享按钮，将本文分享给您的好友或朋友圈。",
+        "打开微信，点击底部的“发现”，使用“扫一扫”即可将网页分享至朋友圈。",
+        "更多>>",
         # footers
         "主办单位：苏州工业园区管理委员会 承办单位：苏州工业园区党政办公室",
         "网站主办：苏州工业园区管理委员会",
@@ -153,6 +156,8 @@ LOOK_ALIKES = [
     "上篇文章介绍了园区的人才政策。",
     "联系我们的企业服务专员可获得帮助。",
     "中国",
+    "居民可用微信扫一扫社区二维码，分享办事经验。园区将择优推广。",
+    "更多企业将在年内入驻。",
 ]
 
 
@@ -193,6 +198,29 @@ def test_related_list_with_items_is_dropped_up_to_the_next_paragraph() -> None:
 def test_related_list_stops_at_a_byline() -> None:
     blocks = [P1, "相关链接", "园区召开科技创新大会", "编辑 朱霜"]
     assert drop_boilerplate_lines(blocks) == [P1, "编辑 朱霜"]
+
+
+NOTICE = [
+    "版权与免责声明",
+    "1.凡本站注明“文章类型：原创”的作品，版权属于本站。转载时必须注明：“文章来源：本站”。",
+    "2.凡注明“文章类型：转载”的作品均转载自其他媒体，不代表本站赞同其观点。",
+]
+
+
+def test_a_legal_notice_closing_the_body_is_dropped() -> None:
+    assert drop_boilerplate_lines([P1, P2, *NOTICE]) == [P1, P2]
+
+
+def test_a_legal_notice_heading_mid_article_or_without_notice_lines_stays() -> None:
+    assert drop_boilerplate_lines([*NOTICE, P1, P2]) == [*NOTICE, P1, P2]
+    policy = [P1, P2, "版权与免责声明", "本条例所称免责，是指企业依法申请后减免相应责任的情形。"]
+    assert drop_boilerplate_lines(policy) == policy
+
+
+def test_an_empty_attachments_heading_is_a_template_widget() -> None:
+    assert list(clean_blocks([P1, P2, "附件信息:"]).blocks) == [P1, P2]
+    listed = [P1, P2, "附件：", "园区人才政策申报表.docx"]
+    assert list(clean_blocks(listed).blocks) == listed
 
 
 def test_long_chrome_like_lines_do_not_stall() -> None:
