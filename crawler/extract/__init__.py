@@ -28,7 +28,7 @@ from crawler.extract.metaline import (
     real_value,
     split_inner_meta_lines,
 )
-from crawler.extract.title import find_title
+from crawler.extract.title import find_title, headline_anchor
 from crawler.extract.tree import PageFacts, first_value, page_metas, parse_html
 from crawler.items import SCHEMA_VERSION, ArticleRecord
 from crawler.sites import GENERIC_KEY, SiteProfile
@@ -113,7 +113,8 @@ def record_of_tree(
     selectors = profile.selectors
     facts = PageFacts(root)
     metas = page_metas(root)
-    content = choose_container(selectors.body, facts, source)
+    headline = headline_anchor(facts, metas, url)
+    content = choose_container(selectors.body, facts, source, headline)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
     walker = BlockWalker(url, skip_furniture=True)

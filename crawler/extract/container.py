@@ -124,7 +124,10 @@ def depth(element: etree._Element) -> int:
 
 
 def choose_container(
-    override: str | None, facts: PageFacts, source: str | None = None
+    override: str | None,
+    facts: PageFacts,
+    source: str | None = None,
+    headline: etree._Element | None = None,
 ) -> etree._Element | None:
     """The element holding the article.
 
@@ -143,7 +146,8 @@ def choose_container(
         for element in css_elements(root, query, source):
             if element not in candidates:
                 candidates.append(element)
-    densest = densest_container(facts)
+    start = facts.order(headline) if headline is not None else 0
+    densest = densest_container(facts, start)
     if densest is not None:
         # Its wrappers compete too: the paragraphs the density walk saw may be one part of
         # the article (a table cell, a font run) inside the block that holds all of it.
@@ -156,6 +160,8 @@ def choose_container(
         if facts.visible(c) and not facts.in_furniture(c)
     ]
     scored = [(c, score) for c, score in scored if score > 0]
+    # The article follows its headline: blocks that end before it are not the article.
+    scored = [(c, s) for c, s in scored if facts.last_order(c) >= start] or scored
     if not scored:
         return None
     best = max(score for _, score in scored)
@@ -163,13 +169,16 @@ def choose_container(
     return max(close, key=depth)
 
 
-def densest_container(facts: PageFacts) -> etree._Element | None:
+def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None:
     """Text-density fallback: the element whose own text and paragraphs carry the most
-    sentence text. Text an element holds itself counts for it and its parent (a table cell
-    of text broken by <br> is a container too), and half for its grandparent."""
+    sentence text, from document position `start` (the headline) on. Text an element holds
+    itself counts for it and its parent (a table cell of text broken by <br> is a container
+    too), and half for its grandparent."""
     scores: dict[etree._Element, float] = {}
     for node in facts.root.iter():
         if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS:
+            continue
+        if start and facts.order(node) < start:
             continue
         raw = (node.text or "") + "".join(c.tail or "" for c in node)
         if len(raw) < MIN_OWN_CHARS or not facts.visible(node) or facts.in_furniture(node):

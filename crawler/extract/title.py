@@ -14,6 +14,7 @@ from crawler.extract.metaline import (
     SENTENCE_END,
     SOURCE_LABEL,
     is_meta_line,
+    squeezed,
 )
 from crawler.extract.tree import (
     SKIPPED_TAGS,
@@ -26,19 +27,6 @@ from crawler.extract.tree import (
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
 from crawler.urls import canonical_url, safe_urljoin
-
-TITLE_CANDIDATES = (
-    "h1",
-    ".article-title",
-    ".arti_title",
-    ".news-title",
-    "td.title",
-    "div.title",
-    "h2",
-    "[class*=title]",
-)
-
-TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|-{1,2}|—)\s*")
 
 PAGE_TITLE = etree.XPath("string(//title)")
 
@@ -94,11 +82,6 @@ TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s
 """What sites put between the headline and their own name in `<title>`."""
 
 
-def squeezed(text: str) -> str:
-    """A text with all whitespace removed, for comparing lines with `<title>`."""
-    return re.sub(r"\s+", "", text)
-
-
 def title_weight(element: etree._Element) -> int:
     """How much an element's markup says "headline"."""
     tag = element.tag if isinstance(element.tag, str) else ""
@@ -138,7 +121,7 @@ def title_candidates(
     its `opening` lines), and are not a meta line or a sentence."""
     root = facts.root
     start = facts.order(content) if content is not None else sum(1 for _ in root.iter())
-    end = start + (sum(1 for _ in content.iter()) if content is not None else 0)
+    end = facts.last_order(content) + 1 if content is not None else start
     found: list[TitleCandidate] = []
     seen: set[str] = set()
     for element in root.iter():
@@ -162,6 +145,35 @@ def title_candidates(
         linked = bool(targets) and (before or links_elsewhere(targets, page_url))
         found.append(TitleCandidate(text, weight, facts.order(element), linked))
     return found
+
+
+def headline_anchor(
+    facts: PageFacts, metas: dict[str, str], page_url: str
+) -> etree._Element | None:
+    """The element that shows the headline, found before the article is: a heading-like
+    element whose text is the ArticleTitle or og:title meta or a part of `<title>` (a site
+    name aside); of several, the longest text, first in the page. The article follows its
+    headline, so text before it (a menu's blurbs, a header's notices) is not the article."""
+    site_names = {squeezed(n) for n in (metas.get("og:site_name"), metas.get("sitename")) if n}
+    titles = [metas.get("articletitle", ""), metas.get("og:title", "")]
+    titles.append(clean_inline(str(PAGE_TITLE(facts.root))))
+    references = {squeezed(part) for title in titles for part in [title, *title_segments(title)]}
+    references = {r for r in references if len(r) >= MIN_TITLE_CHARS and r not in site_names}
+    best: etree._Element | None = None
+    longest = 0
+    for element in facts.root.iter():
+        if not isinstance(element.tag, str) or not references or title_weight(element) == 0:
+            continue
+        if not facts.visible(element) or facts.in_furniture(element):
+            continue
+        text = squeezed(heading_text(element, facts))
+        if (
+            len(text) > longest
+            and text in references
+            and not links_elsewhere(link_targets(element), page_url)
+        ):
+            best, longest = element, len(text)
+    return best
 
 
 def is_meta_text(text: str) -> bool:

@@ -320,6 +320,13 @@ class PageFacts:
             self._derived[compute] = compute(self)
         return cast(Derived, self._derived[compute])
 
+    def last_order(self, element: etree._Element) -> int:
+        """Document-order position of the last node inside an element (its own when empty)."""
+        last = element
+        while len(last):
+            last = last[-1]
+        return self.order(last)
+
     def link_density(self, element: etree._Element) -> float:
         """Share of an element's text that sits inside links."""
         total = len(self.text(element))

@@ -4,9 +4,11 @@ text blocks.
 The chain `clean_blocks` runs, each step a plain `blocks -> blocks` function:
 
 1. `drop_blank_blocks`         blocks with no visible characters
-2. `drop_template_widgets`     unfilled CMS widgets ("信息标题", "{{title}}", empty "相关链接")
-3. `drop_boilerplate_lines`    chrome recognised by line patterns (`lines.BOILERPLATE_RULES`,
-                               `lines.CHROME_TOKENS`) and related-links lists
+2. `drop_boilerplate_lines`    chrome recognised by line patterns (`lines.BOILERPLATE_RULES`,
+                               `lines.CHROME_TOKENS`), related-links lists, a closing legal
+                               notice
+3. `drop_template_widgets`     unfilled CMS widgets ("信息标题", "{{title}}", a "相关链接" or
+                               "附件：" heading left with no list under it)
 4. `drop_repeated_blocks`      print / hidden copies and duplicated paragraphs
 5. `lift_metadata`             meta line, bylines, signature date and captions moved out of
                                the body into `LiftedMetadata`
@@ -63,8 +65,8 @@ def clean_blocks(
     if template is not None and not site:
         raise ValueError("clean_blocks(template=...) needs site= (the page's host) as well")
     kept = drop_blank_blocks(list(blocks))
-    kept = drop_template_widgets(kept)
     kept = drop_boilerplate_lines(kept)
+    kept = drop_template_widgets(kept)
     kept = drop_repeated_blocks(kept)
     kept, metadata = lift_metadata(kept)
     if title:

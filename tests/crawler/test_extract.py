@@ -207,3 +207,31 @@ def test_a_headline_linking_to_another_page_needs_the_page_title_to_vouch() -> N
     page = page.replace("<head></head>", "<head><title>骑行笔记</title></head>")
     page = page.replace('<div id="side"><h3>随笔分类</h3>', '<div id="side">')
     assert extract_page(page, url)["title"] == "骑行笔记"
+
+
+def test_the_article_follows_its_headline_not_the_menu_above_it() -> None:
+    """A header menu whose panels describe the office in full sentences is denser than a
+    penalty notice laid out as a table; the ArticleTitle meta names the headline, and the
+    article is what follows it."""
+    duties = "".join(
+        f"<p>{n}、依法对辖区金融业实行统一监督管理，维护金融业合法、稳健运行，防范和化解风险。</p>"
+        for n in "一二三四"
+    )
+    cells = "".join(
+        f"<tr><td>{i}</td><td>某财产保险股份有限公司第{i}分公司</td><td>罚款{i * 10}万元</td></tr>"
+        for i in range(1, 5)
+    )
+    page = (
+        "<html><head><title>金融监管局</title>"
+        "<meta name='ArticleTitle' content='行政处罚信息公开表（金罚决字〔2024〕52号）'>"
+        "</head><body>"
+        f"<div class='menu'><a href='/jg'>机构职能</a><div class='panel'>{duties}</div></div>"
+        "<div class='detail'><div class='detail-title'>"
+        "行政处罚信息公开表<br>（金罚决字〔2024〕52号）</div>"
+        f"<table><tr><td>序号</td><td>当事人名称</td><td>行政处罚内容</td></tr>{cells}</table>"
+        "</div></body></html>"
+    )
+    found = extract_page(page, "http://127.0.0.1/cn/view/pages/ItemDetail.html")
+    assert found["title"] == "行政处罚信息公开表（金罚决字〔2024〕52号）"
+    assert "依法对辖区金融业" not in found["body"]
+    assert "某财产保险股份有限公司第4分公司" in found["body"]
