@@ -6,19 +6,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from crawler.text.bylines import (
+    AUTHOR_LABELS,
+    BARE_DATE_LABELS,
+    CORRESPONDENT_LABELS,
+    COUNTER_LABELS,
+    EDITOR_LABELS,
+    PHOTOGRAPHER_LABELS,
+    POSTED_LABELS,
+    PUBLISHED_LABELS,
+    REPORTER_LABELS,
+    SOURCE_LABELS,
+    label_alternation,
+)
 from crawler.text.dates import PRINTED_DATETIME, find_datetime
 
-DATE_LABEL = re.compile(
-    r"(?:发布时间|发布日期|发表时间|发文日期|更新时间|时间|日期|發布時間|發佈時間|發布日期|時間)\s*[:：]\s*"
+DATE_LABEL = re.compile(rf"(?:{label_alternation(PUBLISHED_LABELS, BARE_DATE_LABELS)})\s*[:：]\s*")
+
+SOURCE_LABEL = re.compile(rf"(?:{label_alternation(SOURCE_LABELS)})\s*[:：]\s*")
+
+AUTHOR_LABEL = re.compile(rf"(?:{label_alternation(AUTHOR_LABELS, REPORTER_LABELS)})\s*[:：]\s*")
+
+PHOTOGRAPHER_LABEL = re.compile(rf"(?:{label_alternation(PHOTOGRAPHER_LABELS)})\s*[:：]\s*")
+
+EDITOR_LINE = re.compile(
+    rf"[【\[]?(?:{label_alternation(EDITOR_LABELS)})\s*[:：]\s*([^\s:：|｜】\]]{{2,12}})[】\]]?"
 )
-
-SOURCE_LABEL = re.compile(r"(?:信息来源|文章来源|稿件来源|来源|來源|出处)\s*[:：]\s*")
-
-AUTHOR_LABEL = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*")
-
-PHOTOGRAPHER_LABEL = re.compile(r"(?:摄影|摄像|图片)\s*[:：]\s*")
-
-EDITOR_LINE = re.compile(r"[【\[]?(?:责任编辑|责编|编辑)\s*[:：]\s*([^\s:：|｜】\]]{2,12})[】\]]?")
 
 EDITOR_LINE_WINDOW = 6
 
@@ -30,11 +43,13 @@ BARE_META_REST_CHARS = 30
 
 SENTENCE_END = re.compile(r"[。！？；]")
 
-PUBLICATION_LABEL = re.compile(r"(?:发布|发表|发文|更新|發布|發佈)(?:时间|日期|時間)\s*[:：]")
+PUBLICATION_LABEL = re.compile(rf"(?:{label_alternation(PUBLISHED_LABELS)})\s*[:：]")
 
-META_FIELD = re.compile(
-    r"(?:来源|來源|作者|浏览|瀏覽|点击|點擊|阅读|閱讀|字号|字號|编辑|編輯|时间|日期|時間)\s*[:：次量]"
+PAGE_FIELD_LABELS = label_alternation(
+    PUBLISHED_LABELS, BARE_DATE_LABELS, SOURCE_LABELS, AUTHOR_LABELS, EDITOR_LABELS, COUNTER_LABELS
 )
+META_FIELD = re.compile(rf"(?:{PAGE_FIELD_LABELS})\s*[:：]|(?:浏览|瀏覽|点击|點擊|阅读|閱讀)[次量]")
+"""One field of a page's meta line ("来源：", "浏览次数："): a meta line holds several."""
 
 PLACEHOLDER_VALUES = frozenset(
     {
@@ -63,10 +78,19 @@ NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 PERSONAL_NAME = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf·]{2,5}")
 
-FIELD_END = re.compile(
-    r"\s*(?:[|｜]|浏览|点击|阅读|访问|评论|作者|字号|字体|发布|時間|时间|日期|编辑|责任编辑|来源|來源|摄影"
-    r"|【|\[|分享|打印|$)"
+ANY_FIELD_LABEL = label_alternation(
+    PUBLISHED_LABELS,
+    BARE_DATE_LABELS,
+    SOURCE_LABELS,
+    AUTHOR_LABELS,
+    REPORTER_LABELS,
+    CORRESPONDENT_LABELS,
+    EDITOR_LABELS,
+    PHOTOGRAPHER_LABELS,
+    COUNTER_LABELS,
 )
+FIELD_END = re.compile(rf"\s*(?:[|｜【\[]|{ANY_FIELD_LABEL}|发布|访问|评论|分享|打印|$)")
+"""Where the value of a meta-line field ends: at the next field's label or a separator."""
 
 BREADCRUMB_LABEL = re.compile(
     r"^(?:当前位置|您当前的位置|您的位置|您现在的位置|所在位置|当前位置是)\s*[:：]?"
@@ -112,7 +136,7 @@ def find_meta_line(head: list[str]) -> MetaLine:
     return MetaLine()
 
 
-POSTED_LABEL = re.compile(r"发表于|发布于|发表时间|发布时间|张贴于|本贴由|posted", re.I)
+POSTED_LABEL = re.compile(label_alternation(POSTED_LABELS, PUBLISHED_LABELS), re.I)
 """What a blog or forum writes beside the time a post went up, often just after the post."""
 NEARBY_LINE_MAX_CHARS = 120
 """Longest line around the headline read for a date: longer ones are text, not a byline."""

@@ -12,6 +12,22 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from crawler.text.bylines import (
+    AUTHOR_LABELS,
+    BARE_DATE_LABELS,
+    CORRESPONDENT_LABELS,
+    COUNTER_LABELS,
+    EDITOR_LABELS,
+    PHOTOGRAPHER_LABELS,
+    PUBLISHED_LABELS,
+    PUBLISHER_LABELS,
+    REGISTER_LABELS,
+    REPORTER_LABELS,
+    REVIEWER_LABELS,
+    SOURCE_LABELS,
+    label_word,
+    spaced,
+)
 from crawler.text.dates import PRINTED_DATETIME, iso_of_match, read_date_line
 from crawler.text.vocabulary import CAPTION_OPENING
 from pipelines.blocktext import SENTENCE_END_RE, is_paragraph, normalize_line, repeat_key
@@ -34,6 +50,7 @@ class _Kind(Enum):
     TEXT = "text"  # short free text (an organisation)
     DATETIME = "datetime"  # must parse as a date, or be empty
     IGNORE = "ignore"  # counters and switches whose value carries nothing
+    REGISTER = "register"  # a document register's field: any short value, not kept
 
 
 @dataclass(frozen=True)
@@ -53,49 +70,37 @@ def _names(field: str | None) -> _Label:
 # (correspondent) names join the 记者 names in `author`, reporters first: the record has no
 # field of its own for them and they share the authorship.
 _LABEL_TABLE: tuple[tuple[str, _Label], ...] = (
-    (
-        "发布时间 发布日期 发表时间 发表日期 更新时间 更新日期 发文日期",
-        _Label("published_at", _Kind.DATETIME),
-    ),
+    (PUBLISHED_LABELS, _Label("published_at", _Kind.DATETIME)),
     # Bare 时间/日期 also open the event details at the end of notices: head only.
-    ("时间 日期", _Label("published_at", _Kind.DATETIME, tail_ok=False)),
-    (
-        "来源 信息来源 文章来源 稿件来源 新闻来源 稿源 转自 转载自 供稿",
-        _Label("source", _Kind.TEXT),
-    ),
-    ("发布机构 发布单位 发布者 发布人", _Label(None, _Kind.TEXT)),
-    ("作者", _Label("author", _Kind.TEXT)),
-    (
-        "记者 本报记者 本台记者 本刊记者 融媒体记者 融媒记者 特约记者 见习记者 实习记者 "
-        "首席记者 撰稿 撰文 执笔",
-        _names("author"),
-    ),
+    (BARE_DATE_LABELS, _Label("published_at", _Kind.DATETIME, tail_ok=False)),
+    (SOURCE_LABELS, _Label("source", _Kind.TEXT)),
+    (PUBLISHER_LABELS, _Label(None, _Kind.TEXT)),
+    (AUTHOR_LABELS, _Label("author", _Kind.TEXT)),
+    (REPORTER_LABELS, _names("author")),
     ("文", _Label("author", _Kind.NAMES, colon=True)),
-    ("通讯员", _names("correspondent")),
-    ("编辑 责任编辑 责编 网络编辑 编审 文字编辑 新媒体编辑", _names("editor")),
-    ("摄影 摄像 图片 拍摄 摄影记者 图片编辑", _names("photographer")),
+    (CORRESPONDENT_LABELS, _names("correspondent")),
+    (EDITOR_LABELS, _names("editor")),
+    (PHOTOGRAPHER_LABELS, _names("photographer")),
     ("图 摄", _Label("photographer", _Kind.NAMES, colon=True)),
-    (
-        "审核 审校 校对 初审 复审 终审 一审 二审 三审 签发 监制 统筹 策划 制作 设计 视频",
-        _names(None),
-    ),
-    (
-        "浏览量 浏览次数 访问量 阅读量 阅读次数 点击量 点击数 点击次数 浏览 阅读 点击 字号 字体",
-        _Label(None, _Kind.IGNORE),
-    ),
+    (REVIEWER_LABELS, _names(None)),
+    (COUNTER_LABELS, _Label(None, _Kind.IGNORE)),
+    (REGISTER_LABELS, _Label(None, _Kind.REGISTER)),
 )
+"""Which label fills which field. The bare "文：", "图：", "摄：" marks count only here, in a
+byline: in a meta line's running value they would end it too early."""
 
 _LABELS = {label: spec for labels, spec in _LABEL_TABLE for label in labels.split()}
 
 
 def _label_alternative(label: str, spec: _Label) -> str:
+    """The regex of one label with what may separate it from its value."""
     if spec.kind is _Kind.NAMES and not spec.colon:
         separator = r"(?:\s*[:/]\s*|\s+|$)"
     elif spec.kind is _Kind.NAMES:
         separator = r"\s*[:/]\s*"
     else:
         separator = r"\s*:\s*"
-    return re.escape(label) + separator
+    return spaced(label) + separator
 
 
 _BOUNDARY = r"\s|/丨,;()\[\]【】、"
@@ -157,7 +162,7 @@ def parse_field_line(block: str) -> FieldLine | None:
         return None
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        label_match = _LABEL_WORD_RE.match(match.group())
+        label_match = _LABEL_WORD_RE.match(label_word(match.group()))
         assert label_match is not None  # every alternative starts with a label word
         spec = _LABELS[label_match.group()]
         value = text[match.end() : end].strip(_VALUE_TRIM)
@@ -182,6 +187,8 @@ def _read_value(spec: _Label, value: str, *, has_colon: bool) -> list[str] | Non
     if spec.kind is _Kind.TEXT:
         too_long = len(value) > TEXT_VALUE_MAX_CHARS
         return None if too_long or SENTENCE_END_RE.search(value) else [value]
+    if spec.kind is _Kind.REGISTER:
+        return None if SENTENCE_END_RE.search(value) else []
     names = [name for name in _NAME_SPLIT_RE.split(value) if name]
     if len(names) > NAMES_MAX or not all(_NAME_RE.fullmatch(name) for name in names):
         return None
@@ -322,12 +329,16 @@ def _cut_byline(block: str, match: re.Match[str] | None, collected: _Collected) 
 
 
 def drop_title(blocks: list[str], title: str) -> list[str]:
-    """Drop blocks before the first paragraph that repeat the known `title`."""
+    """Drop blocks before the first paragraph that repeat the known `title`, whole or broken
+    over two lines (a long headline with a <br> before its document number)."""
     key = repeat_key(title)
-    kept: list[str] = []
-    in_head = True
-    for block in blocks:
-        in_head = in_head and not is_paragraph(block)
-        if not (in_head and key and repeat_key(block) == key):
-            kept.append(block)
-    return kept
+    head = 0
+    while head < len(blocks) and not is_paragraph(blocks[head]):
+        head += 1
+    dropped: set[int] = set()
+    for index in range(head if key else 0):
+        if repeat_key(blocks[index]) == key:
+            dropped.add(index)
+        elif index + 1 < head and repeat_key(blocks[index] + blocks[index + 1]) == key:
+            dropped.update((index, index + 1))
+    return [block for index, block in enumerate(blocks) if index not in dropped]

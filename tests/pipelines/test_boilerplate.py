@@ -411,6 +411,13 @@ def test_drop_title_only_in_head() -> None:
     assert drop_title(blocks, title) == [P1, title, P2]
 
 
+def test_drop_title_broken_over_two_head_lines() -> None:
+    title = "行政处罚信息公开表（金罚决字〔2024〕52号）"
+    blocks = ["行政处罚信息公开表", "（金罚决字〔2024〕52号）", P1, "行政处罚信息公开表"]
+    assert drop_title(blocks, title) == [P1, "行政处罚信息公开表"]
+    assert drop_title(["行政处罚信息公开表", P1], title) == ["行政处罚信息公开表", P1]
+
+
 def test_clean_blocks_drops_known_title() -> None:
     result = clean_blocks(["园区召开政法工作会议", P1], title="园区召开政法工作会议")
     assert result == CleanResult((P1,), LiftedMetadata())
