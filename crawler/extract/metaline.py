@@ -39,6 +39,12 @@ META_LINE_MAX_CHARS = 200
 
 INNER_META_WINDOW = 3
 
+POSTED_WINDOW = 4
+"""Last blocks of the article searched for its closing "发表于 …" line."""
+
+TRAILER_MAX_CHARS = 20
+"""Longest block read as a section heading after the article ("相关内容", "发表评论")."""
+
 BARE_META_REST_CHARS = 30
 
 SENTENCE_END = re.compile(r"[。！？；]")
@@ -226,11 +232,16 @@ def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], Me
                 found = read_meta_line(block)
             continue
         kept.append(block)
-    posted = posted_time(kept[-1]) if len(kept) > 1 else None
-    if posted:
-        kept.pop()
-        if found.published_at is None:
-            found = replace(found, published_at=posted)
+    # The post's own "发表于 …" line closes it, before section headings ("相关内容", "评论").
+    for index in range(len(kept) - 1, max(0, len(kept) - POSTED_WINDOW) - 1, -1):
+        posted = posted_time(kept[index]) if index > 0 else None
+        if posted:
+            del kept[index]
+            if found.published_at is None:
+                found = replace(found, published_at=posted)
+            break
+        if len(kept[index]) > TRAILER_MAX_CHARS or SENTENCE_END.search(kept[index]):
+            break
     return kept, found
 
 

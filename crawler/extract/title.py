@@ -51,7 +51,7 @@ def heading_text(element: etree._Element, facts: PageFacts) -> str:
         if not (PRINTED_DATETIME.search(text) or SOURCE_LABEL.search(text)):
             parts.append(text)
         parts.append(child.tail or "")
-    return clean_inline("".join(parts))
+    return DECORATION.sub("", clean_inline("".join(parts)))
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,10 @@ PAGE_MARKER = re.compile(r"\s*[(（]\s*(?:第\s*\d+\s*页|页\s*\d+|\d+\s*/\s*\d
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 WORD_CHAR = re.compile(r"[^\W\d_]")
 """A letter of any script: a line of digits and marks alone is no headline."""
+HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+DATE_PARTS = re.compile(r"[\d年月日时分秒:：/.\-\s]+")
+DECORATION = re.compile(r"^[\s*·•~\-—|]+|[\s*·•~\-—|]+$")
+"""Marks templates put around a headline ("*第一编", "标题- -")."""
 TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
 """What sites put between the headline and their own name in `<title>`."""
 
@@ -135,7 +139,7 @@ def title_candidates(
             continue
         if facts.order(element) >= start and text not in opening:
             continue
-        if not WORD_CHAR.search(text) or SENTENCE_END.search(text[:-1]) or is_meta_text(text):
+        if not reads_as_headline(text) or SENTENCE_END.search(text[:-1]) or is_meta_text(text):
             continue
         seen.add(text)
         # A link is suspect before the article (a sidebar's list), not when it opens it and
@@ -174,6 +178,13 @@ def headline_anchor(
         ):
             best, longest = element, len(text)
     return best
+
+
+def reads_as_headline(text: str) -> bool:
+    """True for words a headline can be: beside any date in it, two Han characters at least,
+    or four characters with a letter. A calendar's "Sa" or "2006年12月" is not."""
+    words = DATE_PARTS.sub("", text)
+    return len(HAN_CHAR.findall(words)) >= 2 or (len(words) >= 4 and bool(WORD_CHAR.search(words)))
 
 
 def is_meta_text(text: str) -> bool:
@@ -258,4 +269,8 @@ def find_title(
     parts = [p for p in title_segments(page_title) if squeezed(p) not in map(squeezed, site_names)]
     if parts:
         return tidy_title(max(parts, key=len), site_names)
-    return None
+    # Nothing vouches for a headline that links elsewhere; the one nearest the article is
+    # still the best there is.
+    linked = [c for c in candidates if c.linked]
+    nearest = min(linked, key=lambda c: abs(content_at - c.order), default=None)
+    return tidy_title(nearest.text, site_names) if nearest else None

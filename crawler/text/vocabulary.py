@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 RELATED_LINKS_WORDS = (
-    r"(?:相关(?:链接|阅读|新闻|文章|信息|稿件|推荐|报道|专题)"
+    r"(?:相关(?:链接|阅读|新闻|文章|信息|稿件|推荐|报道|专题|内容)"
     r"|(?:延伸|推荐|热点)(?:链接|阅读|新闻|文章|信息)|友情链接)"
 )
 """What heads a list of links to other articles: 相关链接, 延伸阅读, 推荐阅读, 友情链接…"""

@@ -235,3 +235,24 @@ def test_the_article_follows_its_headline_not_the_menu_above_it() -> None:
     assert found["title"] == "行政处罚信息公开表（金罚决字〔2024〕52号）"
     assert "依法对辖区金融业" not in found["body"]
     assert "某财产保险股份有限公司第4分公司" in found["body"]
+
+
+def test_a_calendar_is_no_headline_and_a_post_line_before_trailing_headings_dates_it() -> None:
+    """No <title>, a sidebar calendar in <font>s ("2006年12月", "Sa"), a headline that links to
+    the post's other address: the headline opening the post is still the title, and the
+    "发表于" line above the emptied "相关内容"/"发表评论" headings gives the time."""
+    days = "".join(f"<th><font size='1'>{d}</font></th>" for d in ("Su", "Mo", "Sa"))
+    page = (
+        "<html><body><div id='left'><table><caption><font>2006年12月</font></caption>"
+        f"<tr>{days}</tr></table></div><div id='right'>"
+        "<div class='rightmenu'><div><a id='viewpost1_TitleUrl' href='/archive/2005/07/31/1.html'>"
+        "园区新开一条公交线路</a></div></div>"
+        "<div class='rightbox'>本报讯 园区新开一条公交线路，连接地铁站和产业园，早晚高峰加密班次。"
+        "<br><br>线路全长十二公里，设站十八个，票价两元，可刷交通卡和手机支付。</div>"
+        "<div class='rightcom'>作者:园区观察 阅读(1660) 发表于:2005-07-31 12:30</div>"
+        "<div class='more'>相关内容</div><div class='more'>发表评论</div></div></body></html>"
+    )
+    found = extract_page(page, "http://blog.example.cn/archive/2005/07/31/1.aspx")
+    assert found["title"] == "园区新开一条公交线路"
+    assert found["published_at"] == "2005-07-31T12:30:00+08:00"
+    assert "发表于" not in found["body"]

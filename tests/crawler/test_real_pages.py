@@ -63,6 +63,7 @@ MEAN_BODY_F1_FLOOR = 0.87
 TITLE_RIGHT = frozenset(
     [
         "cwce-05e98007",
+        "cwce-064b591b",
         "cwce-0df12126",
         "cwce-2397c95d",
         "cwce-35687fb1",
@@ -73,6 +74,7 @@ TITLE_RIGHT = frozenset(
         "cwce-6650f72a",
         "cwce-77fa9435",
         "cwce-9b1e5dcb",
+        "cwce-b70f455d",
         "cwce-c2d9f85c",
         "cwce-c3a80850",
         "cwce-caee0a34",
@@ -93,6 +95,7 @@ TITLE_RIGHT = frozenset(
 DATE_RIGHT = frozenset(
     [
         "cwce-05e98007",
+        "cwce-064b591b",
         "cwce-0df12126",
         "cwce-2397c95d",
         "cwce-35687fb1",
