@@ -59,8 +59,11 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=512)
 def repeat_key(block: str) -> str:
-    """The form two blocks are compared in: markup, width, punctuation width and spaces folded."""
+    """The form two blocks are compared in: markup, width, punctuation width and spaces folded.
+    Cached like `nfkc`: every cleaning step compares the same blocks. The caches hold about
+    one page's blocks, so they serve the steps of a page, not the next pages."""
     text = _TAG_RE.sub("", html.unescape(block))
     text = nfkc(text).translate(_PUNCT_FOLD)
     return _INVISIBLE_RE.sub("", text)
@@ -72,8 +75,10 @@ PARAGRAPH_MIN_CHARS = 6
 SENTENCE_END_RE = re.compile(r"[。!?]|[\u4e00-\u9fff]\.(?:\s|$)")
 
 
+@lru_cache(maxsize=512)
 def normalize_line(block: str) -> str:
-    """NFKC form of a block with markup gone and every run of spaces made one ASCII space."""
+    """NFKC form of a block with markup gone and every run of spaces made one ASCII space
+    (cached, as `repeat_key`)."""
     text = _TAG_RE.sub("", html.unescape(block))
     text = nfkc(text)
     return _INVISIBLE_RE.sub(" ", text).strip()

@@ -11,6 +11,7 @@ from lxml import etree
 from crawler.extract.metaline import (
     AUTHOR_LABEL,
     DATE_LABEL,
+    META_LINE_MAX_CHARS,
     SENTENCE_END,
     SOURCE_LABEL,
     is_meta_line,
@@ -23,6 +24,7 @@ from crawler.extract.tree import (
     element_text,
     is_furniture,
     is_hidden,
+    xpath_elements,
 )
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
@@ -73,6 +75,10 @@ EMPHASIS_TAGS = frozenset({"b", "strong", "font", "center"})
 TITLE_NAME = re.compile(r"title|biaoti|bt\b|headline", re.I)
 MIN_TITLE_CHARS = 2
 MAX_TITLE_CHARS = 120
+MAX_HEADING_CHARS = MAX_TITLE_CHARS + META_LINE_MAX_CHARS
+"""Longest text of an element read as a heading: a headline with a meta line inside."""
+RAW_TO_CLEAN = 8
+"""Most a text shrinks when its whitespace (source indentation) is collapsed."""
 PAGE_MARKER = re.compile(r"\s*[(（]\s*(?:第\s*\d+\s*页|页\s*\d+|\d+\s*/\s*\d+)\s*[)）]\s*$")
 """A page number a paginated article adds to its title: "(页 1)", "（第2页）", "(1/3)"."""
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
@@ -84,6 +90,42 @@ DECORATION = re.compile(r"^[\s*·•~\-—|]+|[\s*·•~\-—|]+$")
 """Marks templates put around a headline ("*第一编", "标题- -")."""
 TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
 """What sites put between the headline and their own name in `<title>`."""
+
+
+MAYBE_HEADINGS = etree.XPath(
+    "//h1 | //h2 | //h3 | //h4 | //b | //strong | //font | //center"
+    " | //*[@align='center'] | //*[@class] | //*[@id]"
+)
+"""Every element `title_weight` may find headline-like (in document order)."""
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A visible element whose markup says "headline", with its text."""
+
+    element: etree._Element
+    weight: int
+    text: str
+
+
+def page_headings(facts: PageFacts) -> list[Heading]:
+    """The page's headline-like elements in document order; computed once a page."""
+    found = []
+    for element in xpath_elements(facts.root, MAYBE_HEADINGS):
+        weight = title_weight(element)
+        if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
+            found.append(Heading(element, weight, heading_text(element, facts)))
+    return found
+
+
+def short_enough_for_a_heading(element: etree._Element, facts: PageFacts) -> bool:
+    """True when the element's text is at most MAX_HEADING_CHARS: a heading holds its
+    headline and perhaps a meta line, a longer text is a block. Its raw length (whitespace
+    not yet collapsed) decides where it is clear, so long blocks are not cleaned for this."""
+    raw = facts.raw_length(element)
+    if raw <= MAX_HEADING_CHARS or raw > RAW_TO_CLEAN * MAX_HEADING_CHARS:
+        return raw <= MAX_HEADING_CHARS
+    return len(facts.text(element)) <= MAX_HEADING_CHARS
 
 
 def title_weight(element: etree._Element) -> int:
@@ -128,13 +170,10 @@ def title_candidates(
     end = facts.last_order(content) + 1 if content is not None else start
     found: list[TitleCandidate] = []
     seen: set[str] = set()
-    for element in root.iter():
-        if not isinstance(element.tag, str) or facts.order(element) >= end:
+    for heading in facts.once(page_headings):
+        element, weight, text = heading.element, heading.weight, heading.text
+        if facts.order(element) >= end or is_furniture(element):
             continue
-        weight = title_weight(element)
-        if weight == 0 or is_furniture(element) or not facts.visible(element):
-            continue
-        text = heading_text(element, facts)
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
             continue
         if facts.order(element) >= start and text not in opening:
@@ -165,18 +204,15 @@ def headline_anchor(
     references = {r for r in references if len(r) >= MIN_TITLE_CHARS and r not in site_names}
     best: etree._Element | None = None
     longest = 0
-    for element in facts.root.iter():
-        if not isinstance(element.tag, str) or not references or title_weight(element) == 0:
-            continue
-        if not facts.visible(element) or facts.in_furniture(element):
-            continue
-        text = squeezed(heading_text(element, facts))
+    for heading in facts.once(page_headings) if references else []:
+        text = squeezed(heading.text)
         if (
             len(text) > longest
             and text in references
-            and not links_elsewhere(link_targets(element), page_url)
+            and not facts.in_furniture(heading.element)
+            and not links_elsewhere(link_targets(heading.element), page_url)
         ):
-            best, longest = element, len(text)
+            best, longest = heading.element, len(text)
     return best
 
 

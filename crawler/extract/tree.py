@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import accumulate
 from typing import TypeVar, cast
 
 from lxml import etree
@@ -218,6 +219,9 @@ def element_text(element: etree._Element) -> str:
 
 Derived = TypeVar("Derived")
 
+MAYBE_FURNITURE = etree.XPath("//nav | //aside | //footer | //*[@class] | //*[@id]")
+"""Every element `is_furniture` may find to be furniture (in document order)."""
+
 MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")
 
 
@@ -238,6 +242,7 @@ class PageFacts:
         self._texts: dict[etree._Element, str] = {}
         self._pieces: list[str] = []
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
+        self._offsets: list[int] | None = None
         self._linked: dict[etree._Element, int] | None = None
         self._order: dict[etree._Element, int] | None = None
         self._furniture: set[etree._Element] | None = None
@@ -252,9 +257,8 @@ class PageFacts:
         comment thread or a footer is never the article, nor a part of it."""
         if self._furniture is None:
             self._furniture = set()
-            for node in self.root.iter():
-                known = node in self._furniture
-                if not known and isinstance(node.tag, str) and is_furniture(node):
+            for node in xpath_elements(self.root, MAYBE_FURNITURE):
+                if node not in self._furniture and is_furniture(node):
                     self._furniture.update(node.iter())
         return element in self._furniture
 
@@ -271,6 +275,18 @@ class PageFacts:
                 found = clean_inline(" ".join(self._pieces[span[0] : span[1]]))
             self._texts[element] = found
         return found
+
+    def raw_length(self, element: etree._Element) -> int:
+        """Characters of an element's text pieces before whitespace is cleaned: at least
+        the length of its `text`, found without building it."""
+        if self._spans is None:
+            self._spans = self._index_text()
+        span = self._spans.get(element)
+        if span is None:
+            return len(self.text(element))
+        if self._offsets is None:
+            self._offsets = [0, *accumulate(len(piece) + 1 for piece in self._pieces)]
+        return self._offsets[span[1]] - self._offsets[span[0]]
 
     def _index_text(self) -> dict[etree._Element, tuple[int, int]]:
         """Walk the page once, as `element_text` would walk the root, noting for every
