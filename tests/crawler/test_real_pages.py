@@ -50,7 +50,7 @@ BODY_F1_FLOOR = {
     "cwce-d5bced5e": 0.65,
     "cwce-d7605742": 0.55,
     "cwce-d96c76b7": 1.0,
-    "cwce-e3f3b532": 0.95,
+    "cwce-e3f3b532": 1.0,
     "cwce-e4232eb3": 1.0,
     "cwce-fad52388": 0.95,
     "cwce-fddcb19c": 0.95,

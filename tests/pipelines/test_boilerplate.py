@@ -108,6 +108,7 @@ def test_sipac_sample_matches_the_shared_expected_record() -> None:
         "上一篇：园区举办人才周活动",
         "下一篇：没有了",
         "上一条 园区召开科技创新大会",
+        "[上一篇] [下一篇]",
         # QR captions
         "扫一扫在手机打开当前页",
         "手机扫码阅读",
