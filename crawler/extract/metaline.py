@@ -157,11 +157,12 @@ def squeezed(text: str) -> str:
 
 def find_nearby_date(head: list[str], tail: list[str], title: str) -> str | None:
     """The date printed with the article that no labelled meta line gave: on the headline's
-    own line or between it and the article (the last few lines before the article when the
-    headline is not among them), else on a "发表于 …" line right after the article."""
+    own line or between it and the article; when the headline is not among the lines before
+    the article, the nearest of the last few (a sidebar above them may print other dates);
+    else on a "发表于 …" line right after the article."""
     key = squeezed(title)
     at = next((i for i in range(len(head) - 1, -1, -1) if key and key in squeezed(head[i])), None)
-    around = head[at:] if at is not None else head[-HEADLINE_WINDOW:]
+    around = head[at:] if at is not None else head[: -HEADLINE_WINDOW - 1 : -1]
     for line in around:
         if len(line) <= NEARBY_LINE_MAX_CHARS and (found := find_datetime(line)):
             return found

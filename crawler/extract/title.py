@@ -68,6 +68,9 @@ class TitleCandidate:
     linked: bool = False
     """Whether it is a link (a blog's post title links to the post): only `<title>` can vouch
     for it."""
+    permalink: bool = False
+    """Whether it is the text of a link to the page itself (a post's title linking to the
+    post): that vouches for it as `<title>` would."""
 
 
 HEADING_WEIGHTS = {"h1": 3, "h2": 2, "h3": 1, "h4": 1}
@@ -77,6 +80,8 @@ MIN_TITLE_CHARS = 2
 MAX_TITLE_CHARS = 120
 MAX_HEADING_CHARS = MAX_TITLE_CHARS + META_LINE_MAX_CHARS
 """Longest text of an element read as a heading: a headline with a meta line inside."""
+MAX_HEADING_LINKS = 2
+"""Most links a heading holds: its own and perhaps its category's."""
 RAW_TO_CLEAN = 8
 """Most a text shrinks when its whitespace (source indentation) is collapsed."""
 PAGE_MARKER = re.compile(r"\s*[(（]\s*(?:第\s*\d+\s*页|页\s*\d+|\d+\s*/\s*\d+)\s*[)）]\s*$")
@@ -174,6 +179,8 @@ def title_candidates(
         element, weight, text = heading.element, heading.weight, heading.text
         if facts.order(element) >= end or is_furniture(element):
             continue
+        permalink = permalink_text(element, facts, page_url)
+        text = permalink or text
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
             continue
         if facts.order(element) >= start and text not in opening:
@@ -185,9 +192,24 @@ def title_candidates(
         # leads to this very page (a blog post's title linking to the post).
         targets = link_targets(element)
         before = facts.order(element) < start
-        linked = bool(targets) and (before or links_elsewhere(targets, page_url))
-        found.append(TitleCandidate(text, weight, facts.order(element), linked))
+        linked = not permalink and bool(targets) and (before or links_elsewhere(targets, page_url))
+        found.append(TitleCandidate(text, weight, facts.order(element), linked, bool(permalink)))
     return found
+
+
+def permalink_text(element: etree._Element, facts: PageFacts, page_url: str) -> str | None:
+    """The text of a link at or in a heading that leads to the page itself (a blog post's
+    title linking to the post, beside a link to its category), if it reads as a headline.
+    A line of more links is a pager or a menu whose current entry links to the page."""
+    links = [element] if element.tag == "a" else list(element.iter("a"))
+    if len(links) > MAX_HEADING_LINKS:
+        return None
+    for link in links:
+        href = (link.get("href") or "").strip()
+        if href and not href.startswith("#") and not links_elsewhere([href], page_url):
+            text = DECORATION.sub("", facts.text(link))
+            return text if reads_as_headline(text) else None
+    return None
 
 
 def headline_anchor(
@@ -248,7 +270,7 @@ def best_title(
         text = squeezed(candidate.text)
         if text in sites:
             return -1
-        if text in segments:
+        if text in segments or candidate.permalink:
             return 2
         return 1 if len(text) >= 4 and text in squeezed_title else 0
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from crawler.extract import NotAnArticle, build_record
-from crawler.extract.metaline import is_meta_line
+from crawler.extract.metaline import find_nearby_date, is_meta_line
 from crawler.extract.title import without_site_name
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
@@ -256,3 +256,41 @@ def test_a_calendar_is_no_headline_and_a_post_line_before_trailing_headings_date
     assert found["title"] == "园区新开一条公交线路"
     assert found["published_at"] == "2005-07-31T12:30:00+08:00"
     assert "发表于" not in found["body"]
+
+
+BLOG_ENTRY = """<html><head><title>园区博客--湖畔一叶</title></head><body>
+<table><tr><td><strong>Blog信息</strong></td></tr>
+<tr><td><div>Blog名:湖畔一叶<br>日志:279<br>建立于:2004年10月6日</div></td></tr></table>
+<table><tr><td><font size="4"><strong><a href="blog.asp?subjectid=516">[园区生活]</a>
+<a href="more.asp?name=hp&amp;id=22546">{headline}</a></strong></font><br>
+<a href="blog.asp?name=hp">hp</a> 发表于 2005-9-15 11:46:00</td></tr>
+<tr><td><p>周末沿着湖边走了一圈，新修的步道平整宽阔，一路都有指示牌和休息座椅。</p>
+<p>傍晚时分湖面很静，不少市民带着孩子在草坪上放风筝，远处的灯光渐渐亮起来。</p></td></tr>
+</table></body></html>"""
+
+
+def test_a_heading_linking_to_the_page_itself_is_the_headline() -> None:
+    """<title> names the blog ("湖畔一叶", also in the sidebar); the post's heading holds a
+    link to its category and one to the page itself: the latter is the headline, and the
+    time under it, not the blog's creation date in the sidebar, is the post's."""
+    url = "http://blog.example.cn/more.asp?name=hp&id=22546"
+    found = extract_page(BLOG_ENTRY.format(headline="湖边步道散记"), url)
+    assert found["title"] == "湖边步道散记"
+    assert found["published_at"] == "2005-09-15T11:46:00+08:00"
+
+
+def test_a_pager_entry_linking_to_the_page_itself_is_no_headline() -> None:
+    url = "http://blog.example.cn/more.asp?name=hp&id=22546"
+    pager = "".join(
+        f"<a href='more.asp?name=hp&amp;id={22545 + i}'>第{i}章</a>│" for i in (1, 2, 3)
+    )
+    page = BLOG_ENTRY.format(headline="湖边步道散记").replace(
+        "<tr><td><p>周末",
+        f"<tr><td align='center'><b>第一编</b><br>{pager}</td></tr><tr><td><p>周末",
+    )
+    assert extract_page(page, url)["title"] != "第1章"
+
+
+def test_without_the_headline_above_the_article_the_nearest_date_is_taken() -> None:
+    head = ["Blog名:湖畔一叶", "建立于:2004年10月6日", "湖边散记", "hp 发表于 2005-9-15 11:46:00"]
+    assert find_nearby_date(head, [], "另一个标题") == "2005-09-15T11:46:00+08:00"
