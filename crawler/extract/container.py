@@ -68,29 +68,18 @@ def article_score(element: etree._Element, facts: PageFacts) -> float:
     """How much sentence text an element holds outside links and page furniture: the
     punctuation marks of running text and its length, less those of footer lines
     (copyright, disclaimers, contacts), discounted by the share of its text in links. A
-    block that is mostly furniture scores nothing."""
-    text = facts.text(element)
-    density = min(1.0, facts.linked_chars(element) / len(text)) if text else 1.0
+    block that is mostly furniture scores nothing; an article ending with its own
+    "联系电话：…" line loses that line only."""
+    density = facts.link_density(element)
     if density > MAX_LINK_DENSITY:
         return 0.0
+    text = facts.text(element)  # not empty: an empty text has a link density of 1
     furniture = facts.once(furniture_text).get(element, FurnitureText())
-    if furniture_share(element, facts) > MAX_FURNITURE_SHARE and (
-        furniture.chars >= MIN_FURNITURE_CHARS
-    ):
+    share = min(1.0, furniture.chars / len(text))
+    if share > MAX_FURNITURE_SHARE and furniture.chars >= MIN_FURNITURE_CHARS:
         return 0.0
     sentences = sum(text.count(mark) for mark in SENTENCE_MARKS) - furniture.marks
     return max(0.0, sentences + (len(text) - furniture.chars) / 100) * (1.0 - density)
-
-
-def furniture_share(element: etree._Element, facts: PageFacts) -> float:
-    """Share of an element's text that stands in footer lines (copyright, disclaimers,
-    contacts): the pieces of text (between tags, so between <br>s too) that hold a
-    FURNITURE_LINE match. An article ending with its own "联系电话：…" line loses that line's
-    share only."""
-    total = len(facts.text(element))
-    if not total:
-        return 0.0
-    return min(1.0, facts.once(furniture_text).get(element, FurnitureText()).chars / total)
 
 
 @dataclass
@@ -151,7 +140,7 @@ def choose_container(
     if densest is not None:
         # Its wrappers compete too: the paragraphs the density walk saw may be one part of
         # the article (a table cell, a font run) inside the block that holds all of it.
-        wrappers = [w for w in list(densest.iterancestors())[:ANCESTOR_CANDIDATES]]
+        wrappers = list(densest.iterancestors())[:ANCESTOR_CANDIDATES]
         wrappers = [densest, *(w for w in wrappers if w.tag not in ("body", "html"))]
         candidates += [w for w in wrappers if w not in candidates]
     scored = [

@@ -33,6 +33,16 @@ from crawler.urls import canonical_url, safe_urljoin
 PAGE_TITLE = etree.XPath("string(//title)")
 
 
+def page_title_text(root: etree._Element) -> str:
+    """The text of the page's `<title>`."""
+    return clean_inline(str(PAGE_TITLE(root)))
+
+
+def site_names_of(metas: dict[str, str]) -> list[str]:
+    """The names the page gives its site (og:site_name, the SiteName meta)."""
+    return [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
+
+
 def without_site_name(title: str, site_names: list[str]) -> str:
     """A title with a trailing " - Site name" (or "_", "|") taken off."""
     for site in site_names:
@@ -219,11 +229,10 @@ def headline_anchor(
     element whose text is the ArticleTitle or og:title meta or a part of `<title>` (a site
     name aside); of several, the longest text, first in the page. The article follows its
     headline, so text before it (a menu's blurbs, a header's notices) is not the article."""
-    site_names = {squeezed(n) for n in (metas.get("og:site_name"), metas.get("sitename")) if n}
-    titles = [metas.get("articletitle", ""), metas.get("og:title", "")]
-    titles.append(clean_inline(str(PAGE_TITLE(facts.root))))
+    sites = {squeezed(name) for name in site_names_of(metas)}
+    titles = [metas.get("articletitle", ""), metas.get("og:title", ""), page_title_text(facts.root)]
     references = {squeezed(part) for title in titles for part in [title, *title_segments(title)]}
-    references = {r for r in references if len(r) >= MIN_TITLE_CHARS and r not in site_names}
+    references = {r for r in references if len(r) >= MIN_TITLE_CHARS and r not in sites}
     best: etree._Element | None = None
     longest = 0
     for heading in facts.once(page_headings) if references else []:
@@ -308,27 +317,27 @@ def find_title(
         texts = [element_text(e) for e in css_elements(root, override)]
         if texts and texts[0]:
             return texts[0]
-    site_names = [n for n in (metas.get("og:site_name"), metas.get("sitename")) if n]
+    sites = site_names_of(metas)
     candidates = title_candidates(facts, content, opening or [], page_url)
     shown = {squeezed(c.text): c.text for c in candidates if not c.linked}
     for name in ("articletitle", "og:title"):
         meta = metas.get(name)
-        if meta and squeezed(meta) not in {squeezed(n) for n in site_names}:
+        if meta and squeezed(meta) not in {squeezed(n) for n in sites}:
             # "Headline - Site": the part the page shows as a heading is the headline.
             parts = [
                 shown[squeezed(part)] for part in title_segments(meta) if squeezed(part) in shown
             ]
-            return tidy_title(parts[0] if parts else meta, site_names)
-    page_title = clean_inline(str(PAGE_TITLE(root)))
+            return tidy_title(parts[0] if parts else meta, sites)
+    shown_title = page_title_text(root)
     content_at = facts.order(content) if content is not None else 0
-    chosen = best_title(candidates, page_title, site_names, content_at)
+    chosen = best_title(candidates, shown_title, sites, content_at)
     if chosen:
-        return tidy_title(chosen, site_names)
-    parts = [p for p in title_segments(page_title) if squeezed(p) not in map(squeezed, site_names)]
+        return tidy_title(chosen, sites)
+    parts = [p for p in title_segments(shown_title) if squeezed(p) not in map(squeezed, sites)]
     if parts:
-        return tidy_title(max(parts, key=len), site_names)
+        return tidy_title(max(parts, key=len), sites)
     # Nothing vouches for a headline that links elsewhere; the one nearest the article is
     # still the best there is.
     linked = [c for c in candidates if c.linked]
     nearest = min(linked, key=lambda c: abs(content_at - c.order), default=None)
-    return tidy_title(nearest.text, site_names) if nearest else None
+    return tidy_title(nearest.text, sites) if nearest else None

@@ -187,16 +187,6 @@ def is_furniture(element: etree._Element) -> bool:
     return any(FURNITURE_NAME.fullmatch(name) for name in names)
 
 
-def is_visible(element: etree._Element) -> bool:
-    """True when neither the element nor any ancestor is hidden."""
-    node: etree._Element | None = element
-    while node is not None:
-        if isinstance(node.tag, str) and is_hidden(node):
-            return False
-        node = node.getparent()
-    return True
-
-
 def element_text(element: etree._Element) -> str:
     """Visible text of an element, scripts and hidden parts left out."""
     parts: list[str] = []
@@ -249,7 +239,7 @@ class PageFacts:
         self._derived: dict[Callable[[PageFacts], object], object] = {}
 
     def visible(self, element: etree._Element) -> bool:
-        """True when neither the element nor any ancestor is hidden (`is_visible`)."""
+        """True when neither the element nor any ancestor is hidden."""
         return element not in self.hidden
 
     def in_furniture(self, element: etree._Element) -> bool:
@@ -266,9 +256,7 @@ class PageFacts:
         """`element_text` of an element, computed once, from the page's pieces of text."""
         found = self._texts.get(element)
         if found is None:
-            if self._spans is None:
-                self._spans = self._index_text()
-            span = self._spans.get(element)
+            span = self._text_spans().get(element)
             if span is None:  # inside a hidden or skipped element: walked on its own
                 found = element_text(element)
             else:
@@ -279,14 +267,18 @@ class PageFacts:
     def raw_length(self, element: etree._Element) -> int:
         """Characters of an element's text pieces before whitespace is cleaned: at least
         the length of its `text`, found without building it."""
-        if self._spans is None:
-            self._spans = self._index_text()
-        span = self._spans.get(element)
+        span = self._text_spans().get(element)
         if span is None:
             return len(self.text(element))
         if self._offsets is None:
             self._offsets = [0, *accumulate(len(piece) + 1 for piece in self._pieces)]
         return self._offsets[span[1]] - self._offsets[span[0]]
+
+    def _text_spans(self) -> dict[etree._Element, tuple[int, int]]:
+        """The run of text pieces of every element walked (`_index_text`), built once."""
+        if self._spans is None:
+            self._spans = self._index_text()
+        return self._spans
 
     def _index_text(self) -> dict[etree._Element, tuple[int, int]]:
         """Walk the page once, as `element_text` would walk the root, noting for every
