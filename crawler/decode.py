@@ -48,12 +48,12 @@ GBK_MOJIBAKE_MIN_EXTENDED = 0.25
 GBK_MOJIBAKE_MIN_COMMON = 0.8
 """Share of a repair's characters that must be frequent ones (real text, not chance)."""
 FALLBACK_ENCODINGS = ("gb18030", "big5hkscs")
+"""Tried after detection when nothing declared decodes the body: the park sites' charsets."""
 CHINESE_MIN_SHARE = 0.5
 """Share of a page's non-ASCII characters that must be Han for an undeclared page to be read
 as GB18030 without asking charset detection..."""
 CHINESE_MAX_BROKEN_SHARE = 0.01
 """...and the share of them that may be broken bytes."""
-"""Tried after detection when nothing declared decodes the body: the park sites' charsets."""
 WESTERN_DEFAULTS = frozenset({"cp1252", "iso8859-1", "ascii"})
 """Header charsets that servers send by default, overruled by a CJK meta declaration."""
 CJK_ENCODINGS = frozenset({"gb18030", "big5hkscs", "big5", "cp950", "utf-8"})
