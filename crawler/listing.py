@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 from lxml import etree
 from parsel import Selector
 
-from crawler.sites import Pagination, SiteProfile
+from crawler.sites import SiteProfile
 from crawler.text.dates import find_datetime
 from crawler.text.inline import clean_inline
 from crawler.urls import safe_urljoin
@@ -150,8 +150,8 @@ def rows_entries(rows: list[str], base_url: str, profile: SiteProfile) -> list[L
 
 def next_page(html: str, page_url: str, profile: SiteProfile) -> str | None:
     """The URL of the next list page for TRS and next-link families (Hanweb pages by POST)."""
-    if profile.pagination is Pagination.TRS_CREATE_PAGE_HTML:
+    if profile.family == "trs":
         return trs_next_page(html, page_url)
-    if profile.pagination is Pagination.NEXT_LINK:
+    if profile.family in ("vsb", "generic"):
         return next_link_page(html, page_url)
     return None

@@ -5,21 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from urllib.parse import urlsplit
 
 from crawler.cms import GENERIC_ARTICLE_PATHS, HANWEB, TRS, VSB
-
-
-class Pagination(str, Enum):
-    """How a section's list pages lead to the next one."""
-
-    TRS_CREATE_PAGE_HTML = "trs_create_page_html"
-    """TRS WCM: `createPageHTML(pageCount, current, "index", "shtml")`; index_1.shtml, …"""
-    HANWEB_DATAPROXY = "hanweb_dataproxy"
-    """Hanweb jcms: first records inline in a `<datastore>`, the rest POSTed from dataproxy.jsp."""
-    NEXT_LINK = "next_link"
-    """A link whose text says next page (下页, 下一页, 下一頁, >)."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +35,11 @@ class SiteProfile:
     name: str
     allowed_domains: tuple[str, ...]
     sections: tuple[Section, ...]
-    cms: str
-    pagination: Pagination
+    family: str | None
+    """The CMS family whose list pages the sections are (crawler.cms: "trs", "hanweb",
+    "vsb", "generic"); None: recognised on each section's first list page."""
     article_url_patterns: tuple[str, ...]
     selectors: Selectors = field(default_factory=Selectors)
-    time_zone: str = "Asia/Shanghai"
     encoding_hint: str | None = None
     mirror_of: str | None = None
 
@@ -80,8 +68,7 @@ SIPAC = SiteProfile(
         Section("园区要闻", "http://www.sipac.gov.cn/szgyyq/yqyw/index.shtml"),
         Section("图说园区", "http://www.sipac.gov.cn/szgyyq/tsyq/index.shtml"),
     ),
-    cms="TRS WCM",
-    pagination=Pagination.TRS_CREATE_PAGE_HTML,
+    family="trs",
     article_url_patterns=TRS.article_paths,
     selectors=Selectors(body="div.TRS_Editor"),
 )
@@ -94,8 +81,7 @@ BINJIANG = SiteProfile(
         Section("高新动态", "http://www.hhtz.gov.cn/col/col1487001/index.html"),
         Section("部门动态", "http://www.hhtz.gov.cn/col/col1487002/index.html"),
     ),
-    cms="Hanweb jcms",
-    pagination=Pagination.HANWEB_DATAPROXY,
+    family="hanweb",
     article_url_patterns=HANWEB.article_paths,
     selectors=Selectors(body="#zoom"),
 )
@@ -108,8 +94,7 @@ DONGHU = SiteProfile(
         Section("光谷要闻", "http://www.wehdz.gov.cn/xwzx/ggyw.htm"),
         Section("园区动态", "http://www.wehdz.gov.cn/xwzx/yqdt.htm"),
     ),
-    cms="VSB (WebPlus)",
-    pagination=Pagination.NEXT_LINK,
+    family="vsb",
     article_url_patterns=VSB.article_paths,
     selectors=Selectors(body=".v_news_content"),
     encoding_hint="gb18030",
@@ -121,8 +106,7 @@ BINJIANG_MIRROR = SiteProfile(
     allowed_domains=("www.twgxnews.com",),
     # The mirror files everything under one unnamed list; its pages name no column.
     sections=(Section("", "http://www.twgxnews.com/news/list_1.html"),),
-    cms="static mirror",
-    pagination=Pagination.NEXT_LINK,
+    family="generic",
     article_url_patterns=(r"/news/\d{4}/\d{4}/\d+\.html$",),
     selectors=Selectors(body=".news-content", title="h1.news-title"),
     mirror_of="binjiang",
@@ -142,8 +126,7 @@ def generic_profile(start_url: str) -> SiteProfile:
         name=host,
         allowed_domains=(host,),
         sections=(Section("", start_url),),
-        cms="unknown",
-        pagination=Pagination.NEXT_LINK,
+        family="generic",
         article_url_patterns=GENERIC_ARTICLE_PATHS,
     )
 

@@ -25,7 +25,7 @@ from crawler.default_settings import parknews_settings
 from crawler.extensions.report import STATE_UNUSABLE
 from crawler.extract import NotAnArticle, build_record
 from crawler.feeds import new_run_id, output_feeds, output_folder
-from crawler.sites import Pagination, SiteProfile
+from crawler.sites import SiteProfile
 from crawler.state.errors import StateError
 from crawler.state.store import StateStore
 from crawler.urls import article_key
@@ -179,7 +179,7 @@ class ParknewsSpider(scrapy.Spider):
         stop_at_known = self.walk_may_stop(walk)
         html = response.text
         try:
-            if profile.pagination is Pagination.HANWEB_DATAPROXY:
+            if profile.family == "hanweb":
                 entries = listing.hanweb_entries(html, response.url, profile)
             else:
                 entries = listing.entries_from_html(html, response.url, profile)
@@ -271,7 +271,7 @@ class ParknewsSpider(scrapy.Spider):
         known_pages: int,
     ) -> Request | None:
         """The request for the section's list page after `page`, or None at its last one."""
-        if profile.pagination is Pagination.HANWEB_DATAPROXY:
+        if profile.family == "hanweb":
             pager = pager or listing.hanweb_pager(html, response.url)
             if pager is None:
                 return None

@@ -8,7 +8,6 @@ import pytest
 
 from crawler.sites import (
     SITES,
-    Pagination,
     ProfileError,
     Section,
     SiteProfile,
@@ -46,8 +45,7 @@ def profile(**changes: object) -> SiteProfile:
         name="示例园区",
         allowed_domains=("www.example.gov.cn",),
         sections=(Section("要闻", "http://www.example.gov.cn/news/index.shtml"),),
-        cms="TRS WCM",
-        pagination=Pagination.TRS_CREATE_PAGE_HTML,
+        family="trs",
         article_url_patterns=(r"/t\d{8}_\d+\.shtml$",),
     )
     base.update(changes)
