@@ -55,8 +55,10 @@ class DamagedRecord(IgnoreRequest):
 
 
 def exchange_key(method: str, url: str, body: bytes) -> str:
-    """What identifies one request in an archive: method, URL and a digest of the body."""
-    digest = hashlib.sha1(body).hexdigest() if body else "-"
+    """What identifies one request in an archive: method, URL and a digest of the body. The
+    body's "&"-separated parts are taken in sorted order: a server reads a form's fields by
+    name, and page scripts do not all send them in the same order."""
+    digest = hashlib.sha1(b"&".join(sorted(body.split(b"&")))).hexdigest() if body else "-"
     return f"{method.upper()} {url} {digest}"
 
 
