@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crawler.cms import GENERIC_ARTICLE_PATHS, HANWEB, TRS, VSB
+from crawler.cms import hanweb, trs, vsb
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class SiteProfile:
     mirror_of: str | None = None
 
     def is_article_url(self, url: str) -> bool:
-        """True when `url` is on this site and has the shape of one of its article URLs."""
+        """True when `url` is on this site and has the shape of one of its article URLs (never
+        for a profile without patterns: its list pages show which links are articles)."""
         if not self.owns_url(url):
             return False
         path = urlsplit(url).path
@@ -69,7 +70,7 @@ SIPAC = SiteProfile(
         Section("图说园区", "http://www.sipac.gov.cn/szgyyq/tsyq/index.shtml"),
     ),
     family="trs",
-    article_url_patterns=TRS.article_paths,
+    article_url_patterns=trs.SHAPES.article_paths,
     selectors=Selectors(body="div.TRS_Editor"),
 )
 
@@ -82,7 +83,7 @@ BINJIANG = SiteProfile(
         Section("部门动态", "http://www.hhtz.gov.cn/col/col1487002/index.html"),
     ),
     family="hanweb",
-    article_url_patterns=HANWEB.article_paths,
+    article_url_patterns=hanweb.SHAPES.article_paths,
     selectors=Selectors(body="#zoom"),
 )
 
@@ -95,7 +96,7 @@ DONGHU = SiteProfile(
         Section("园区动态", "http://www.wehdz.gov.cn/xwzx/yqdt.htm"),
     ),
     family="vsb",
-    article_url_patterns=VSB.article_paths,
+    article_url_patterns=vsb.SHAPES.article_paths,
     selectors=Selectors(body=".v_news_content"),
     encoding_hint="gb18030",
 )
@@ -116,7 +117,8 @@ GENERIC_KEY = "generic"
 
 
 def generic_profile(start_url: str) -> SiteProfile:
-    """A profile for a site that has none: its host is the allowed domain, links guessed."""
+    """A profile for a site that has none: its host is the allowed domain; the CMS family is
+    recognised on its list pages, which also show which links are articles."""
     parts = urlsplit(start_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProfileError(f"start_url must be an http(s) URL with a host, got {start_url!r}")
@@ -126,8 +128,8 @@ def generic_profile(start_url: str) -> SiteProfile:
         name=host,
         allowed_domains=(host,),
         sections=(Section("", start_url),),
-        family="generic",
-        article_url_patterns=GENERIC_ARTICLE_PATHS,
+        family=None,
+        article_url_patterns=(),
     )
 
 

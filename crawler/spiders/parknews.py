@@ -15,12 +15,13 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider
-from scrapy.http import FormRequest, Request, Response, TextResponse
+from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler import listing
+from crawler import cms
 from crawler import signals as parknews_signals
 from crawler.arguments import SPIDER_ARGUMENTS, parse_arguments
+from crawler.cms import article_key
 from crawler.default_settings import parknews_settings
 from crawler.extensions.report import STATE_UNUSABLE
 from crawler.extract import NotAnArticle, build_record
@@ -28,7 +29,6 @@ from crawler.feeds import new_run_id, output_feeds, output_folder
 from crawler.sites import SiteProfile
 from crawler.state.errors import StateError
 from crawler.state.store import StateStore
-from crawler.urls import article_key
 
 logger = logging.getLogger(__name__)
 ARTICLE_PRIORITY = 1
@@ -117,7 +117,7 @@ class ParknewsSpider(scrapy.Spider):
     def section_requests(self, profile: SiteProfile) -> Iterator[Request]:
         """The first list page of each of a site's sections."""
         for section in profile.sections:
-            yield self.list_request(section.url, profile, section.name, page=1)
+            yield self.list_request(cms.ListRequest(section.url), profile, section.name, 1)
 
     def crawl_mirrors(self) -> None:
         """When the crawl goes idle, start the mirrors of the sites it crawled: the original
@@ -138,11 +138,22 @@ class ParknewsSpider(scrapy.Spider):
         raise DontCloseSpider
 
     def list_request(
-        self, url: str, profile: SiteProfile, section: str, page: int, known_pages: int = 0
+        self,
+        listed: cms.ListRequest,
+        profile: SiteProfile,
+        section: str,
+        page: int,
+        known_pages: int = 0,
+        family: str | None = None,
     ) -> Request:
-        """The request for one list page of a section."""
+        """The request for one list page (or list data answer) of a section; `family` is the
+        CMS family its walk was recognised as, which reads the answer."""
+        post = listed.method == "POST"
         return Request(
-            url,
+            listed.url,
+            method=listed.method,
+            body=listed.body if post else None,
+            headers={"Content-Type": "application/x-www-form-urlencoded"} if post else None,
             callback=self.parse_list,
             errback=self.failed,
             cb_kwargs={
@@ -150,6 +161,7 @@ class ParknewsSpider(scrapy.Spider):
                 "section": section,
                 "page": page,
                 "known_pages": known_pages,
+                "family": family,
             },
             meta={"parknews_kind": "list"},
         )
@@ -160,8 +172,8 @@ class ParknewsSpider(scrapy.Spider):
         site: str,
         section: str,
         page: int,
-        pager: listing.HanwebPager | None = None,
         known_pages: int = 0,
+        family: str | None = None,
     ) -> Iterator[Request]:
         """Follow the articles of a list page, then its next page when there should be one.
 
@@ -177,17 +189,10 @@ class ParknewsSpider(scrapy.Spider):
             return
         walk = (site, section_url(profile, section))
         stop_at_known = self.walk_may_stop(walk)
-        html = response.text
-        try:
-            if profile.family == "hanweb":
-                entries = listing.hanweb_entries(html, response.url, profile)
-            else:
-                entries = listing.entries_from_html(html, response.url, profile)
-        except listing.ListPageError as exc:
-            self.record_error(site, response.url, "list_malformed", str(exc))
-            entries = listing.rows_entries(exc.rows, response.url, profile) or (
-                listing.entries_from_html(html, response.url, profile)
-            )
+        reading = self.read_list(response, profile, section, family)
+        if reading.problem is not None:
+            self.record_error(site, response.url, "list_malformed", reading.problem)
+        entries = reading.entries
         stats.inc_value(f"parknews/{site}/list_pages")
         self.crawler.signals.send_catch_log(
             parknews_signals.list_page_read, site=site, entries=len(entries)
@@ -210,13 +215,41 @@ class ParknewsSpider(scrapy.Spider):
                 return
         if self.plan.max_pages is not None and page >= self.plan.max_pages:
             return
-        following = self.next_list_request(
-            response, html, profile, section, page, pager, known_pages
-        )
-        if following is not None:
-            yield following
-        else:
+        for listed in reading.next:
+            yield self.list_request(
+                listed, profile, section, page + 1, known_pages, reading.family.name
+            )
+        if not reading.next:
             self.walk_ended(walk)
+
+    def read_list(
+        self, response: TextResponse, profile: SiteProfile, section: str, family: str | None
+    ) -> cms.ListReading:
+        """The articles and next list requests of a list page, read as the family the
+        profile pins, or the one its walk was recognised as, or the one the page shows."""
+        request = response.request
+        body = request.body.decode("utf-8", "replace") if request and request.body else None
+        listed = cms.ListPage(
+            response.url, response.text, request.method if request else "GET", body
+        )
+        named = family or profile.family
+        reading = cms.read_list(
+            listed,
+            profile.owns_url,
+            profile.is_article_url if profile.article_url_patterns else None,
+            cms.family_named(named) if named else None,
+        )
+        if named is None:
+            self.logger.info(
+                "%s: list pages of %s recognised as %s",
+                profile.key,
+                section_url(profile, section),
+                reading.family.label,
+            )
+            stats = self.crawler.stats
+            assert stats is not None
+            stats.set_value(f"parknews/{profile.key}/family", reading.family.name)
+        return reading
 
     def walk_may_stop(self, walk: Walk) -> bool:
         """Whether paging may stop at known pages in the section: its last walk was recorded
@@ -260,59 +293,7 @@ class ParknewsSpider(scrapy.Spider):
         logger.error("%s", exc)
         return CloseSpider(STATE_UNUSABLE)
 
-    def next_list_request(
-        self,
-        response: TextResponse,
-        html: str,
-        profile: SiteProfile,
-        section: str,
-        page: int,
-        pager: listing.HanwebPager | None,
-        known_pages: int,
-    ) -> Request | None:
-        """The request for the section's list page after `page`, or None at its last one."""
-        if profile.family == "hanweb":
-            pager = pager or listing.hanweb_pager(html, response.url)
-            if pager is None:
-                return None
-            return self.hanweb_next(response.url, pager, profile, section, page, known_pages)
-        following = listing.next_page(html, response.url, profile)
-        if following and profile.owns_url(following):
-            return self.list_request(following, profile, section, page + 1, known_pages)
-        return None
-
-    def hanweb_next(
-        self,
-        url: str,
-        pager: listing.HanwebPager,
-        profile: SiteProfile,
-        section: str,
-        page: int,
-        known_pages: int = 0,
-    ) -> Request | None:
-        """POST for the next block of a Hanweb column's records from dataproxy.jsp; None
-        after the column's last record."""
-        start = page * pager.per_page + 1
-        if start > pager.total:
-            return None
-        return FormRequest(
-            listing.hanweb_dataproxy_url(url, start, pager),
-            formdata=pager.form,
-            callback=self.parse_list,
-            errback=self.failed,
-            cb_kwargs={
-                "site": profile.key,
-                "section": section,
-                "page": page + 1,
-                "pager": pager,
-                "known_pages": known_pages,
-            },
-            meta={"parknews_kind": "list"},
-        )
-
-    def article_request(
-        self, entry: listing.ListEntry, profile: SiteProfile, section: str
-    ) -> Request:
+    def article_request(self, entry: cms.ListEntry, profile: SiteProfile, section: str) -> Request:
         """The request for an article page found on a list."""
         return Request(
             entry.url,

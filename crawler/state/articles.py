@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crawler.cms import article_key
 from crawler.state.bands import file_bands, stored_bands
 from crawler.text.minhash import is_current
-from crawler.urls import article_key
 
 ARTICLE_COLUMNS = (
     "key, id, canonical_url, site, content_hash, fingerprint, signature, revision, "

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from crawler.cms import article_key
 from crawler.state.articles import (
     ARTICLE_COLUMNS,
     ArticleState,
@@ -40,7 +41,6 @@ from crawler.state.lock import lock_path_for
 from crawler.state.schema import prepare, transaction
 from crawler.text.dates import UTC_FORMAT, parse_utc, utc_now
 from crawler.text.minhash import check_signature, rank
-from crawler.urls import article_key
 
 QUERY_CHUNK = 500
 """Keys per `IN (...)` query, well below SQLite's limit on bound parameters."""

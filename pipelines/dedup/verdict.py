@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from crawler.cms import article_key
 from crawler.state.articles import ArticleState
 from crawler.text.minhash import best_first, fingerprint, signature
-from crawler.urls import article_key
 from pipelines.dedup.index import NearDuplicateIndex
 from pipelines.dedup.text import comparison_text, invariant_text, sha256_hex
 from pipelines.normalise.script import ScriptConverter

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from crawler import listing
+from crawler import cms
+from crawler.cms import article_key
 from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD
 from crawler.extensions.crawlstate import completed_walks
 from crawler.sites import SITES
 from crawler.state.lock import RunLock, lock_path_for
-from crawler.urls import article_key
 from tests.conftest import REPO, CrawlResult, golden_records, read_records, run_crawl
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
@@ -100,7 +100,9 @@ def first_list_page_keys(root: Path) -> set[str]:
     """Keys of the articles on the first list page of sipac's 园区要闻."""
     url = "http://" + SIPAC_LIST
     html = (root / SIPAC_LIST).read_text("utf-8")
-    entries = listing.entries_from_html(html, url, SITES["sipac"])
+    sipac = SITES["sipac"]
+    reading = cms.read_list(cms.ListPage(url, html), sipac.owns_url, sipac.is_article_url)
+    entries = reading.entries
     return {article_key(e.url) for e in entries if e.url in golden_records()}
 
 

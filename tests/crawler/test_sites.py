@@ -90,10 +90,10 @@ def test_select_names_valid_sites_for_an_unknown_key() -> None:
 def test_generic_profile_takes_the_start_url_host() -> None:
     generic = generic_profile("http://127.0.0.1:8087/szgyyq/yqyw/index.shtml")
     assert generic.allowed_domains == ("127.0.0.1",)
-    assert generic.is_article_url("http://127.0.0.1:8087/szgyyq/yqyw/202403/t20240315_1.shtml")
-    assert not generic.is_article_url(
-        "http://www.sipac.gov.cn/szgyyq/yqyw/202403/t20240315_1.shtml"
-    )
+    assert generic.family is None  # recognised on its list pages
+    assert generic.article_url_patterns == ()  # its list pages show which links are articles
+    assert generic.owns_url("http://127.0.0.1:8087/szgyyq/yqyw/202403/t20240315_1.shtml")
+    assert not generic.owns_url("http://www.sipac.gov.cn/szgyyq/yqyw/202403/t20240315_1.shtml")
     with pytest.raises(ProfileError):
         generic_profile("ftp://example.com/")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import article_key
+from crawler.cms import article_key
 
 
 @pytest.mark.parametrize(

@@ -11,15 +11,17 @@ import pytest
 from lxml import etree
 from parsel import Selector
 
-from crawler import listing, settings
+from crawler import cms, settings
+from crawler.cms import hanweb
 from crawler.extract import NotAnArticle
-from crawler.sites import SITES
 from tests.conftest import extract_page
 from tests.sitesrv import FAULT_HOST, FAULTS_DIR, RequestLog, serve
 
 DATAPROXY_DIR = FAULTS_DIR / "www.hhtz.gov.cn" / "_dataproxy"
 ENTITY_PAGE = FAULTS_DIR / FAULT_HOST / "news" / "202401" / "t20240101_119.shtml"
-BASE = "http://www.hhtz.gov.cn/col/col1487001/index.html"
+DATAPROXY_URL = (
+    "http://www.hhtz.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=6&endrecord=10&perpage=5"
+)
 HOSTILE = ["broken-cdata.xml", "billion-laughs.xml", "external-entity.xml"]
 # A parse of any payload here takes milliseconds; an expansion or a fetch would not.
 QUICK_SECONDS = 2.0
@@ -43,8 +45,8 @@ def test_hanweb_records_refuses_a_malformed_or_hostile_answer(
 ) -> None:
     server, log = canary
     started = time.monotonic()
-    with pytest.raises(listing.ListPageError) as caught:
-        listing.hanweb_records(payload(name, server))
+    with pytest.raises(cms.ListPageError) as caught:
+        hanweb.datastore_records(payload(name, server))
     assert time.monotonic() - started < QUICK_SECONDS
     assert "root:" not in str(caught.value)
     assert log.requests() == []
@@ -55,8 +57,8 @@ def test_hanweb_entries_refuses_a_malformed_or_hostile_answer(
     name: str, canary: tuple[str, RequestLog]
 ) -> None:
     server, log = canary
-    with pytest.raises(listing.ListPageError):
-        listing.hanweb_entries(payload(name, server), BASE, SITES["binjiang"])
+    with pytest.raises(cms.ListPageError):
+        hanweb.Hanweb().list_markup(cms.ListPage(DATAPROXY_URL, payload(name, server)))
     assert log.requests() == []
 
 
@@ -64,11 +66,11 @@ def test_hanweb_entries_refuses_a_malformed_or_hostile_answer(
 def test_the_safe_xml_parser_expands_and_loads_nothing_even_with_the_dtd(
     name: str, canary: tuple[str, RequestLog]
 ) -> None:
-    """hanweb_records cuts the prolog off before parsing; the parser must be safe without that."""
+    """datastore_records cuts the prolog off before parsing; the parser is safe without it."""
     server, log = canary
     started = time.monotonic()
     try:
-        tree = etree.fromstring(payload(name, server).encode("utf-8"), listing.SAFE_XML)
+        tree = etree.fromstring(payload(name, server).encode("utf-8"), hanweb.SAFE_XML)
     except etree.XMLSyntaxError:
         text = ""
     else:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from crawler import signals as parknews_signals
+from crawler.cms import article_key
 from crawler.extensions.crawlstate import CrawlState, finish_staged_batches
 from crawler.state.store import StateStore
-from crawler.urls import article_key
 from tests.conftest import state_crawler, write_batch
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from crawler.cms import article_key
 from crawler.state.articles import fingerprint_to_hex, fingerprint_to_int
 from crawler.state.errors import STATE_PATH_SETTING, StateError
 from crawler.state.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from crawler.state.store import QUERY_CHUNK, StateStore
 from crawler.text.minhash import SIGNATURE_SCHEME, signature
-from crawler.urls import article_key
 from tests.conftest import run_python
 
 # --- store: fixtures -----------------------------------------------------------------------------

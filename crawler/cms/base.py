@@ -1,0 +1,99 @@
+"""What the walk of a list page is made of, whatever CMS serves it: the page as fetched, the
+article links read from it, the requests for the next list pages, and the family contract."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from crawler.cms.shapes import UrlShapes
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """A list page as fetched: the request that got it (a POST carries its form) and its
+    decoded text."""
+
+    url: str
+    text: str
+    method: str = "GET"
+    body: str | None = None
+    """The x-www-form-urlencoded form of a POST."""
+
+    def form(self) -> dict[str, str]:
+        """The POSTed form fields, in order."""
+        return dict(parse_qsl(self.body or "", keep_blank_values=True))
+
+    def query(self) -> dict[str, str]:
+        """The URL's query fields."""
+        return dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A request for a list page (or a list's data answer) that the walk makes next."""
+
+    url: str
+    method: str = "GET"
+    body: str | None = None
+    """x-www-form-urlencoded form fields of a POST, in the order the page's script gives."""
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"url": self.url, "method": self.method, "body": self.body}
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """An article link on a list page, with the title and date the list shows beside it."""
+
+    url: str
+    title: str | None
+    date: str | None
+
+
+class ListPageError(ValueError):
+    """A list page or data answer that cannot be read; the message names the fault, and
+    `rows` holds the list markup that could still be read of it."""
+
+    def __init__(self, message: str, rows: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.rows = rows or []
+
+
+class Family(ABC):
+    """One CMS family: how its list pages are recognised, where their article list is, and
+    how the walk goes on to the next list page."""
+
+    name: str
+    """Short name used in site entries, article keys and the probe ("trs", "hanweb", …)."""
+    label: str
+    """The name people know it by, for messages."""
+    shapes: UrlShapes | None = None
+    """The URL shapes of its article pages, when the family has its own."""
+
+    @abstractmethod
+    def recognises(self, page: ListPage) -> bool:
+        """True when the page carries this family's markers."""
+
+    def list_markup(self, page: ListPage) -> str:
+        """The markup that holds the page's article list (the whole page unless the family
+        keeps its list elsewhere); ListPageError when it cannot be read."""
+        return page.text
+
+    @abstractmethod
+    def next_requests(self, page: ListPage) -> list[ListRequest]:
+        """The requests for the list page(s) after this one; [] on the last."""
+
+
+def script_assignments(text: str) -> dict[str, str]:
+    """Simple script variables of a page, `var name = value;` or `name: value` in an object
+    literal, as raw text without quotes (the last assignment of a name wins)."""
+    return {m["name"]: m["value"] for m in _ASSIGNMENT.finditer(text)}
+
+
+_ASSIGNMENT = re.compile(
+    r"""(?:\bvar\s+|\blet\s+|\bconst\s+|[{,]\s*)["']?(?P<name>[A-Za-z_$][\w$]*)["']?\s*[:=]\s*"""
+    r"""["']?(?P<value>[^"',;}\s)/]*)"""
+)

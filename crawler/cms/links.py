@@ -1,0 +1,189 @@
+"""The article list of a list page: the region where many article-like links stand in rows,
+most with a date beside them, rather than the navigation, the sidebar's 热点/推荐 boxes or the
+footer, which link to pages of the same shapes."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from lxml import html as lxml_html
+
+from crawler.cms.base import ListEntry
+from crawler.text.dates import find_datetime
+from crawler.text.inline import clean_inline
+from crawler.urls import safe_urljoin
+
+FILE_EXTENSIONS = frozenset(
+    {
+        ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".wps", ".et", ".ofd",
+        ".txt", ".rtf", ".csv", ".zip", ".rar", ".7z", ".gz", ".tar", ".jpg", ".jpeg",
+        ".png", ".gif", ".bmp", ".webp", ".svg", ".mp3", ".mp4", ".avi", ".flv", ".wmv",
+        ".mov", ".exe", ".apk", ".xml", ".json", ".css", ".js",
+    }
+)  # fmt: skip
+"""Extensions of links to files, which are never article pages (attachments, media)."""
+MIN_TITLE_CHARS = 6
+"""Link text of at least this many characters reads as an article title; menu items
+("首页", "新闻中心", "园区动态") are shorter."""
+BOX_CLASS_WORDS = (
+    "nav", "menu", "foot", "header", "side", "aside", "crumb", "breadcrumb", "position",
+    "location", "hot", "rank", "recommend", "tuijian", "remen", "paihang", "friend", "yqlj",
+    "share", "banner",
+)  # fmt: skip
+"""Beginnings of class or id words of page furniture and side boxes ("sidebar", "hotnews";
+not "photo")."""
+_CLASS_WORD = re.compile(r"[a-z]+")
+BOX_TAGS = frozenset({"nav", "header", "footer", "aside"})
+BOX_HEADINGS = re.compile(r"热点|热门|推荐|排行|相关|友情链接|猜你喜欢|专题|阅读榜|点击榜")
+"""Headings of side boxes whose links are not the section's list."""
+DATED_WEIGHT = 3
+"""A row with a date beside its link counts as much as this many undated rows."""
+BOX_PENALTY = 0.2
+"""What a region inside furniture or under a side-box heading keeps of its score."""
+
+
+def page_like(url: str) -> bool:
+    """True when the URL names a web page rather than a file (PDF, document, image…)."""
+    extension = posixpath.splitext(urlsplit(url).path)[1].lower()
+    return extension not in FILE_EXTENSIONS
+
+
+@dataclass
+class _Region:
+    """A run of rows under one element, each holding one article-like link."""
+
+    container: lxml_html.HtmlElement
+    rows: list[tuple[lxml_html.HtmlElement, str, lxml_html.HtmlElement, bool]] = field(
+        default_factory=list
+    )
+    """(row, URL, link, whether the URL has an article shape) in page order."""
+
+    def score(self) -> float:
+        """Rows that read as articles, those with a date beside them counting more."""
+        articles = sum(1 for _, _, link, shaped in self.rows if shaped or _title_of(link))
+        dated = sum(1 for row, _, _, _ in self.rows if find_datetime(_text(row)))
+        score = float(articles + DATED_WEIGHT * dated)
+        return score * BOX_PENALTY if _in_box(self.container) else score
+
+    def signature(self) -> tuple[str, ...]:
+        """Tag and class path of the container, to find the other parts of a split list."""
+        path = []
+        element: lxml_html.HtmlElement | None = self.container
+        while element is not None:
+            path.append(f"{element.tag}.{element.get('class') or ''}")
+            element = element.getparent()
+        return tuple(path)
+
+
+def list_entries(
+    markup: str,
+    base_url: str,
+    is_candidate: Callable[[str], bool],
+    is_article_shaped: Callable[[str], bool],
+) -> list[ListEntry]:
+    """The article links of the page's main list, each once, in page order, with the title
+    and the date the list shows beside each. Candidates are the page links to consider; a
+    row of the main list is an article when its link reads as a title or its URL has an
+    article shape (a "更多" or "详细" link of another shape is not one)."""
+    if not markup.strip():
+        return []
+    try:
+        root = lxml_html.fromstring(markup)
+    except (ValueError, lxml_html.etree.ParserError):
+        return []
+    page_url = base_url.split("#")[0]
+    links: list[tuple[lxml_html.HtmlElement, str, bool]] = []
+    for link in root.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        url = safe_urljoin(base_url, href)
+        if url is None:
+            continue
+        url = url.split("#")[0]
+        if url != page_url and page_like(url) and is_candidate(url):
+            links.append((link, url, is_article_shaped(url)))
+    regions = _regions(links)
+    if not regions:
+        return []
+    main = max(regions, key=lambda region: region.score())
+    signature = main.signature()
+    chosen = [
+        region
+        for region in regions
+        if region is main or (region.signature() == signature and not _in_box(region.container))
+    ]
+    seen: set[str] = set()
+    entries: list[ListEntry] = []
+    for region in chosen:
+        for row, url, link, shaped in region.rows:
+            if url in seen or not (shaped or _title_of(link)):
+                continue
+            seen.add(url)
+            entries.append(ListEntry(url, _title_of(link), find_datetime(_text(row))))
+    return entries
+
+
+def _regions(links: list[tuple[lxml_html.HtmlElement, str, bool]]) -> list[_Region]:
+    """The links grouped by the element their rows stand in: a link's row is its highest
+    ancestor that links to no other article URL."""
+    urls_under: dict[lxml_html.HtmlElement, set[str]] = {}
+    for link, url, _ in links:
+        element: lxml_html.HtmlElement | None = link
+        while element is not None:
+            urls_under.setdefault(element, set()).add(url)
+            element = element.getparent()
+    regions: dict[lxml_html.HtmlElement, _Region] = {}
+    for link, url, shaped in links:
+        row = link
+        parent = row.getparent()
+        while parent is not None and len(urls_under[parent]) == 1:
+            row, parent = parent, parent.getparent()
+        container = parent if parent is not None else row
+        regions.setdefault(container, _Region(container)).rows.append((row, url, link, shaped))
+    return list(regions.values())
+
+
+def _title_of(link: lxml_html.HtmlElement) -> str | None:
+    """The title a list shows for a link (its title attribute holds the uncut one), when it
+    reads as an article title."""
+    title = clean_inline(link.get("title") or "") or clean_inline(link.text_content() or "")
+    return title if len(title) >= MIN_TITLE_CHARS else None
+
+
+def _text(element: lxml_html.HtmlElement) -> str:
+    return element.text_content() or ""
+
+
+def _in_box(container: lxml_html.HtmlElement) -> bool:
+    """True when the region stands in page furniture or a side box (by tag, by class or id
+    words, or by the heading of its box)."""
+    element: lxml_html.HtmlElement | None = container
+    depth = 0
+    while element is not None:
+        if element.tag in BOX_TAGS:
+            return True
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if any(word.startswith(BOX_CLASS_WORDS) for word in _CLASS_WORD.findall(names)):
+            return True
+        if depth < 2 and _box_heading(element):
+            return True
+        element = element.getparent()
+        depth += 1
+    return False
+
+
+def _box_heading(element: lxml_html.HtmlElement) -> bool:
+    """True when the nearest text before the element inside its parent is a side-box
+    heading ("热点新闻", "推荐阅读")."""
+    sibling = element.getprevious()
+    while sibling is not None:
+        text = clean_inline(sibling.text_content() or "") if isinstance(sibling.tag, str) else ""
+        if text:
+            return len(text) <= 12 and BOX_HEADINGS.search(text) is not None
+        sibling = sibling.getprevious()
+    return False
