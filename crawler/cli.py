@@ -1,5 +1,5 @@
 """The `parknews` command: tools around the crawl (`parknews extract PAGE... [--url URL]`,
-`parknews validate PATH...`)."""
+`parknews probe URL|FILE [--url URL] [--json]`, `parknews validate PATH...`)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from crawler.offline import (
     saved_page_limit,
     site_keys,
 )
+from crawler.probe import ProbeError, probe_file, probe_url
 from crawler.validate import validate_paths
 
 OWN_URL_SOURCES = "rel=canonical, the Url meta or og:url"
@@ -106,6 +107,36 @@ def extract_command(args: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
+def probe_command(args: argparse.Namespace) -> int:
+    """Print what a crawl would do with one list page (a URL fetched now, or a saved file
+    with the URL it came from): 0 when read, 1 when it could not be, 2 for bad arguments."""
+    target: str = args.target
+    live = target.startswith(("http://", "https://"))
+    if live and args.url:
+        print(
+            "parknews probe: --url is for a saved page; a URL is fetched as it is", file=sys.stderr
+        )
+        return 2
+    if not live and not args.url:
+        print(
+            f"parknews probe: {target} is a saved page: give the URL it came from with --url",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        probe = (
+            probe_url(target, args.site) if live else probe_file(Path(target), args.url, args.site)
+        )
+    except ProbeError as exc:
+        print(f"parknews probe: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(probe.as_dict(), ensure_ascii=False))
+    else:
+        print(probe.text())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parknews", description="Park news records tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     extract.add_argument("--site", help=f"site profile key ({', '.join(site_keys())})")
     extract.set_defaults(run=extract_command)
+    probe = commands.add_parser(
+        "probe", help="show the CMS family, article links and next requests of a list page"
+    )
+    probe.add_argument("target", metavar="URL|FILE", help="a list page URL, or a saved list page")
+    probe.add_argument("--url", help="the URL a saved list page was fetched from")
+    probe.add_argument("--site", help=f"read it as this site profile ({', '.join(site_keys())})")
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
+    probe.set_defaults(run=probe_command)
     validate = commands.add_parser("validate", help="check JSONL output files line by line")
     validate.add_argument("paths", nargs="+", type=Path, help="JSONL files, or folders of them")
     validate.set_defaults(run=lambda args: validate_paths(args.paths))
