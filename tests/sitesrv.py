@@ -1,7 +1,8 @@
 """A server on 127.0.0.1 that answers as the fixture sites do, reached as an HTTP proxy.
 
 The crawl asks for real URLs (http://www.sipac.gov.cn/…) through `http_proxy`; the server
-answers from tests/fixtures/sites/<host>/, including the Hanweb dataproxy POST. Run it alone
+answers from tests/fixtures/sites/<host>/, including the Hanweb dataproxy POST, the newer TRS
+search API and list pages reached by a query string or a form's POST. Run it alone
 with `python -m tests.sitesrv [--port N]`, or record the demo archive with
 `python -m tests.sitesrv record`.
 
@@ -42,6 +43,9 @@ FAULT_HOST = "faults.test"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_HOST = "www.sipac.gov.cn"
 INDEX_NAMES = ("index.html", "index.shtml", "index.htm")
+QUERY_MARK = "@"
+"""`<path>@<query>` holds the answer to `<path>?<query>` (or to a POST of that form body)."""
+TRS_SEARCH_PATH = "/irs/front/list"
 TYPES = {
     ".html": "text/html",
     ".htm": "text/html",
@@ -108,6 +112,39 @@ def dataproxy_answer(sites_dir: Path, host: str, query: str, form: str) -> bytes
         f"<recordset>{chosen}</recordset></datastore>"
     )
     return text.encode("utf-8")
+
+
+def resolve_query(sites_dir: Path, host: str, path: str, query: str) -> Path | None:
+    """The host's own answer to `path` with this query string (or POSTed form body): the file
+    `<path>@<query>`, or None when there is none."""
+    if not query:
+        return None
+    return resolve(sites_dir, host, f"{path}{QUERY_MARK}{query}")
+
+
+def trs_search_answer(sites_dir: Path, host: str, query: str) -> bytes | None:
+    """Page `pageNo` (1-based, `pageSize` records) of a TRS channel's records, kept in
+    `_search/<channelId>.json`, as the newer TRS front end's search API answers it."""
+    params = parse_qs(query)
+    channel = (params.get("channelId") or [""])[0]
+    if not re.fullmatch(r"[a-z0-9.-]+", host) or not re.fullmatch(r"\d+", channel):
+        return None
+    source = sites_dir / host / "_search" / f"{channel}.json"
+    if not source.is_file():
+        return None
+    try:
+        page = int(params["pageNo"][0])
+        size = int(params["pageSize"][0])
+    except (KeyError, ValueError):
+        return None
+    if page < 1 or size < 1:
+        return None
+    records: list[dict[str, object]] = json.loads(source.read_text("utf-8"))
+    total = len(records)
+    pager = {"pageNo": page, "pageSize": size, "total": total, "pageCount": -(-total // size)}
+    chosen = records[(page - 1) * size : page * size]
+    answer = {"code": 200, "msg": "success", "data": {"pager": pager, "list": chosen}}
+    return json.dumps(answer, ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -274,10 +311,21 @@ class FixtureHandler(BaseHTTPRequestHandler):
         host, path, query = self.target()
         if self.misbehave("GET", host, path, parse_qs(query)):
             return
-        found = resolve(self.sites_dir, host, path)
+        if path == TRS_SEARCH_PATH:
+            answer = trs_search_answer(self.sites_dir, host, query)
+            if answer is not None:
+                self.answer(200, answer, "application/json;charset=UTF-8")
+                return
+        found = resolve_query(self.sites_dir, host, path, query) or resolve(
+            self.sites_dir, host, path
+        )
         if found is None:
             self.answer(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html")
             return
+        self.answer_file(host, path, found)
+
+    def answer_file(self, host: str, path: str, found: Path) -> None:
+        """Answer with a file of the host's tree, its type from `_headers.json` or its suffix."""
         content_type = TYPES.get(found.suffix, "application/octet-stream")
         extra: dict[str, str] = {}
         for rule in header_rules(self.sites_dir, host):
@@ -301,6 +349,10 @@ class FixtureHandler(BaseHTTPRequestHandler):
             if body is not None:
                 self.answer(200, body, "text/xml;charset=UTF-8")
                 return
+        found = resolve_query(self.sites_dir, host, path, form)
+        if found is not None:
+            self.answer_file(host, path, found)
+            return
         self.answer(404, b"<html><body>404</body></html>", "text/html")
 
     def answer(

@@ -18,6 +18,7 @@ from tests.conftest import (
     assert_valid_record,
     golden_differences,
     golden_records,
+    profiled_golden_records,
     run_crawl,
 )
 from tests.sitesrv import SITES_DIR, RequestLog, serve
@@ -52,7 +53,7 @@ def test_full_crawl_logs_no_python_warnings(full_crawl: CrawlResult) -> None:
 def test_full_crawl_emits_every_golden_record(full_crawl: CrawlResult) -> None:
     records = full_crawl.by_url() | {r["url"]: r for r in full_crawl.duplicates}
     problems: dict[str, list[str]] = {}
-    for url, expected in golden_records().items():
+    for url, expected in profiled_golden_records().items():
         if url not in records:
             problems[url] = ["missing from the crawl"]
             continue

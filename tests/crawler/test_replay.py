@@ -25,7 +25,7 @@ from crawler.middlewares.replay import (
     archive_summary,
 )
 from crawler.sites import SITES
-from tests.conftest import golden_differences, golden_records, run_crawl
+from tests.conftest import golden_differences, profiled_golden_records, run_crawl
 
 pytestmark = pytest.mark.crawl
 # Nothing listens here: a request that escaped the replay would fail and show up.
@@ -43,7 +43,7 @@ def test_demo_archive_replays_the_whole_crawl_offline(tmp_path: Path) -> None:
     assert len(replayed.records) >= 60
     assert "parknews/replay/missing" not in replayed.stderr
     records = replayed.by_url() | {r["url"]: r for r in replayed.duplicates}
-    for url, expected in golden_records().items():
+    for url, expected in profiled_golden_records().items():
         assert url in records, url
         assert golden_differences(records[url], expected) == []
 
@@ -131,7 +131,9 @@ def demo_exchanges(path: Path, count: int) -> None:
 def expected_articles() -> set[str]:
     """The URLs of the demo's articles, mirror copies (written as duplicates) left out."""
     return {
-        url for url, record in golden_records().items() if SITES[record["site"]].mirror_of is None
+        url
+        for url, record in profiled_golden_records().items()
+        if SITES[record["site"]].mirror_of is None
     }
 
 
