@@ -8,7 +8,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from lxml import html as lxml_html
 
@@ -44,12 +44,21 @@ DATED_WEIGHT = 3
 """A row with a date beside its link counts as much as this many undated rows."""
 BOX_PENALTY = 0.2
 """What a region inside furniture or under a side-box heading keeps of its score."""
+PAGER_BONUS = 1.5
+"""What a region beside the page's pager gains: the pager pages the section's own list."""
+PAGER_TEXT = re.compile(r"下一?[页頁]|尾[页頁]|共\s*\d+\s*[页頁条條]|createPageHTML|\.jpage\s*\(")
+"""What a pager shows or the script that draws one calls."""
 
 
 def page_like(url: str) -> bool:
-    """True when the URL names a web page rather than a file (PDF, document, image…)."""
-    extension = posixpath.splitext(urlsplit(url).path)[1].lower()
-    return extension not in FILE_EXTENSIONS
+    """True when the URL names a web page rather than a file (PDF, document, image…), by
+    the extension of its path or of a file its query names."""
+    parts = urlsplit(url)
+    if posixpath.splitext(parts.path)[1].lower() in FILE_EXTENSIONS:
+        return False
+    # A download script names its file in the query: downfile.jsp?filename=2405131522.pdf
+    values = (value for _, value in parse_qsl(parts.query))
+    return not any(posixpath.splitext(value)[1].lower() in FILE_EXTENSIONS for value in values)
 
 
 @dataclass
@@ -57,17 +66,21 @@ class _Region:
     """A run of rows under one element, each holding one article-like link."""
 
     container: lxml_html.HtmlElement
-    rows: list[tuple[lxml_html.HtmlElement, str, lxml_html.HtmlElement, bool]] = field(
+    rows: list[tuple[lxml_html.HtmlElement, str, lxml_html.HtmlElement]] = field(
         default_factory=list
     )
-    """(row, URL, link, whether the URL has an article shape) in page order."""
+    """(row, URL, link) in page order."""
 
     def score(self) -> float:
-        """Rows that read as articles, those with a date beside them counting more."""
-        articles = sum(1 for _, _, link, shaped in self.rows if shaped or _title_of(link))
-        dated = sum(1 for row, _, _, _ in self.rows if find_datetime(_text(row)))
-        score = float(articles + DATED_WEIGHT * dated)
-        return score * BOX_PENALTY if _in_box(self.container) else score
+        """Its rows, those with a date beside them counting more; less in a side box, more
+        beside the pager."""
+        dated = sum(1 for row, _, _ in self.rows if find_datetime(_text(row)))
+        score = float(len(self.rows) + DATED_WEIGHT * dated)
+        if _in_box(self.container):
+            score *= BOX_PENALTY
+        if _beside_pager(self.container):
+            score *= PAGER_BONUS
+        return score
 
     def signature(self) -> tuple[str, ...]:
         """Tag and class path of the container, to find the other parts of a split list."""
@@ -86,9 +99,9 @@ def list_entries(
     is_article_shaped: Callable[[str], bool],
 ) -> list[ListEntry]:
     """The article links of the page's main list, each once, in page order, with the title
-    and the date the list shows beside each. Candidates are the page links to consider; a
-    row of the main list is an article when its link reads as a title or its URL has an
-    article shape (a "更多" or "详细" link of another shape is not one)."""
+    and the date the list shows beside each. Candidates are the page links to consider; of
+    those, a link reads as an article when it shows a title or its URL has an article shape
+    (menu items, "更多" and a row's category link do not), and only those make up lists."""
     if not markup.strip():
         return []
     try:
@@ -96,7 +109,7 @@ def list_entries(
     except (ValueError, lxml_html.etree.ParserError):
         return []
     page_url = base_url.split("#")[0]
-    links: list[tuple[lxml_html.HtmlElement, str, bool]] = []
+    links: list[tuple[lxml_html.HtmlElement, str]] = []
     for link in root.iter("a"):
         href = (link.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
@@ -105,8 +118,10 @@ def list_entries(
         if url is None:
             continue
         url = url.split("#")[0]
-        if url != page_url and page_like(url) and is_candidate(url):
-            links.append((link, url, is_article_shaped(url)))
+        if url == page_url or not page_like(url) or not is_candidate(url):
+            continue
+        if is_article_shaped(url) or _title_of(link) is not None:
+            links.append((link, url))
     regions = _regions(links)
     if not regions:
         return []
@@ -120,31 +135,31 @@ def list_entries(
     seen: set[str] = set()
     entries: list[ListEntry] = []
     for region in chosen:
-        for row, url, link, shaped in region.rows:
-            if url in seen or not (shaped or _title_of(link)):
+        for row, url, link in region.rows:
+            if url in seen:
                 continue
             seen.add(url)
             entries.append(ListEntry(url, _title_of(link), find_datetime(_text(row))))
     return entries
 
 
-def _regions(links: list[tuple[lxml_html.HtmlElement, str, bool]]) -> list[_Region]:
+def _regions(links: list[tuple[lxml_html.HtmlElement, str]]) -> list[_Region]:
     """The links grouped by the element their rows stand in: a link's row is its highest
     ancestor that links to no other article URL."""
     urls_under: dict[lxml_html.HtmlElement, set[str]] = {}
-    for link, url, _ in links:
+    for link, url in links:
         element: lxml_html.HtmlElement | None = link
         while element is not None:
             urls_under.setdefault(element, set()).add(url)
             element = element.getparent()
     regions: dict[lxml_html.HtmlElement, _Region] = {}
-    for link, url, shaped in links:
+    for link, url in links:
         row = link
         parent = row.getparent()
         while parent is not None and len(urls_under[parent]) == 1:
             row, parent = parent, parent.getparent()
         container = parent if parent is not None else row
-        regions.setdefault(container, _Region(container)).rows.append((row, url, link, shaped))
+        regions.setdefault(container, _Region(container)).rows.append((row, url, link))
     return list(regions.values())
 
 
@@ -175,6 +190,19 @@ def _in_box(container: lxml_html.HtmlElement) -> bool:
         element = element.getparent()
         depth += 1
     return False
+
+
+def _beside_pager(container: lxml_html.HtmlElement) -> bool:
+    """True when a pager stands in the region's box or right after it."""
+    parent = container.getparent()
+    box = parent if parent is not None else container
+    following = box.getnext()
+    return any(
+        element is not None
+        and isinstance(element.tag, str)
+        and PAGER_TEXT.search(lxml_html.tostring(element, encoding="unicode")) is not None
+        for element in (box, following)
+    )
 
 
 def _box_heading(element: lxml_html.HtmlElement) -> bool:
