@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -501,6 +502,25 @@ def serve(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def walk_truth(host: str) -> dict[str, Any]:
+    """The `_lists.json` of a family fixture host: the truth of a crawl from its start URL."""
+    loaded: dict[str, Any] = json.loads((SITES_DIR / host / "_lists.json").read_text("utf-8"))
+    return loaded
+
+
+def fetch_through(proxy: str, request: dict[str, Any]) -> str:
+    """The fixture server's answer to a walk request, as text."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy}))
+    data = request["body"].encode("ascii") if request["body"] is not None else None
+    outgoing = urllib.request.Request(request["url"], data=data, method=request["method"])
+    if data is not None:
+        outgoing.add_header("Content-Type", "application/x-www-form-urlencoded")
+    with opener.open(outgoing, timeout=10) as answer:
+        assert answer.status == 200, request
+        body: bytes = answer.read()
+    return body.decode("utf-8")
 
 
 def crawl_env(proxy: str) -> dict[str, str]:

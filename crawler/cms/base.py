@@ -89,11 +89,22 @@ class Family(ABC):
 
 def script_assignments(text: str) -> dict[str, str]:
     """Simple script variables of a page, `var name = value;` or `name: value` in an object
-    literal, as raw text without quotes (the last assignment of a name wins)."""
-    return {m["name"]: m["value"] for m in _ASSIGNMENT.finditer(text)}
+    literal, as raw text without quotes. A value wins over a reference to another variable
+    (`ajaxParam: {col: col}` after `var col = 1;`, `pageSize: pagingInfo.pageSize`), a
+    declared variable over an object member; among equals the last one wins."""
+    found: dict[str, tuple[int, str]] = {}
+    for match in _ASSIGNMENT.finditer(text):
+        bare = match["bare"]
+        value = next(v for v in (match["double"], match["single"], bare) if v is not None)
+        is_reference = bare is not None and _REFERENCE.fullmatch(bare) is not None
+        rank = 0 if is_reference else 2 if match["keyword"] else 1
+        if rank >= found.get(match["name"], (0, ""))[0]:
+            found[match["name"]] = (rank, value)
+    return {name: value for name, (_, value) in found.items()}
 
 
+_REFERENCE = re.compile(r"(?!(?:true|false|null)$)[A-Za-z_$][\w$.]*")
 _ASSIGNMENT = re.compile(
-    r"""(?:\bvar\s+|\blet\s+|\bconst\s+|[{,]\s*)["']?(?P<name>[A-Za-z_$][\w$]*)["']?\s*[:=]\s*"""
-    r"""["']?(?P<value>[^"',;}\s)/]*)"""
+    r"""(?:\b(?P<keyword>var|let|const)\s+|[{,]\s*)["']?(?P<name>[A-Za-z_$][\w$]*)["']?\s*[:=]\s*"""
+    r"""(?:"(?P<double>[^"\n]*)"|'(?P<single>[^'\n]*)'|(?P<bare>[^"',;{}\[\]\s)/]*))"""
 )

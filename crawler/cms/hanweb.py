@@ -84,10 +84,16 @@ def jpage_form(text: str) -> dict[str, str]:
     datastore's nextgroup link (without its page number)."""
     param = AJAX_PARAM.search(text)
     if param is not None:
-        return {
-            m[1]: next(v for v in m.groups()[1:] if v is not None)
-            for m in _FIELD.finditer(param["fields"])
-        }
+        variables = script_assignments(text)
+        form = {}
+        for field in _FIELD.finditer(param["fields"]):
+            name, double, single, bare = field.groups()
+            if double is not None or single is not None:
+                form[name] = double if double is not None else single
+            else:
+                # A bare value may name a script variable (`col: col` after `var col = 1;`).
+                form[name] = variables.get(bare, bare)
+        return form
     href = NEXTGROUP_HREF.search(text)
     if href is None:
         return {}

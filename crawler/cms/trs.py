@@ -1,10 +1,16 @@
 """TRS WCM: static list pages index.shtml, index_1.shtml, … announced only by the script
-call `createPageHTML(pageCount, currentPage, "index", "shtml")` that draws the pager."""
+call `createPageHTML(pageCount, currentPage, "index", "shtml")` that draws the pager. Newer
+TRS front ends publish only the first pages as static files and declare a paging object
+(record count, page size, how many pages are static, the search API and channel) whose
+script fetches the later pages from the search API as JSON."""
 
 from __future__ import annotations
 
+import json
 import re
-from urllib.parse import urljoin
+from html import escape
+from typing import Any
+from urllib.parse import urlencode, urljoin
 
 from crawler.cms.base import Family, ListPage, ListRequest, script_assignments
 from crawler.cms.shapes import UrlShapes
@@ -56,19 +62,133 @@ def _arguments(text: str) -> list[tuple[str | None, str | None, str]]:
     return found
 
 
+PAGING_NAMES = {
+    "records": ("recordCount", "totalRecord", "recordTotal", "totalCount", "total"),
+    "page_size": ("pageSize", "perPage", "pagesize"),
+    "static_pages": ("staticPageCount", "staticPages", "htmlPageCount", "staticPageNum"),
+    "api": ("searchApi", "searchUrl", "apiUrl", "dataUrl"),
+    "channel": ("channelId", "chnlId", "channelid", "columnId"),
+}
+"""The names the paging object's fields go by, in the order they are tried."""
+ANSWER_URL_KEYS = ("url", "docpuburl", "link", "href")
+ANSWER_TITLE_KEYS = ("title", "doctitle", "docTitle", "name")
+ANSWER_DATE_KEYS = ("pubDate", "docreltime", "pubdate", "publishTime", "time", "date")
+
+
+def paging_object(text: str) -> dict[str, str] | None:
+    """The fields of a newer TRS page's paging object (record count, page size, static
+    pages, search API, channel); None when the page declares none."""
+    variables = script_assignments(text)
+    found = {}
+    for field, names in PAGING_NAMES.items():
+        value = next((variables[name] for name in names if variables.get(name)), None)
+        if value is not None:
+            found[field] = value
+    if {"records", "page_size", "static_pages", "api"} <= found.keys() and all(
+        found[k].isdigit() for k in ("records", "page_size", "static_pages")
+    ):
+        return found
+    return None
+
+
+def search_request(page_url: str, paging: dict[str, str], page_number: int) -> ListRequest:
+    """The search API request for list page `page_number` (counted from 1 over all pages)."""
+    query = {"pageNo": page_number, "pageSize": paging["page_size"]}
+    if "channel" in paging:
+        query = {"channelId": paging["channel"], **query}
+    return ListRequest(f"{urljoin(page_url, paging['api'])}?{urlencode(query)}")
+
+
+def answer_rows(answer: Any) -> list[dict[str, Any]]:
+    """The documents of a search API answer: the first list of objects that carry a URL."""
+    if isinstance(answer, list):
+        documents = answer and all(isinstance(row, dict) for row in answer)
+        if documents and any(key in answer[0] for key in ANSWER_URL_KEYS):
+            return answer
+        children = answer
+    elif isinstance(answer, dict):
+        children = list(answer.values())
+    else:
+        return []
+    for child in children:
+        rows = answer_rows(child)
+        if rows:
+            return rows
+    return []
+
+
+def answer_pager(answer: Any) -> tuple[int, int] | None:
+    """(page number, page count) a search API answer reports."""
+    if isinstance(answer, dict):
+        number, count = answer.get("pageNo"), answer.get("pageCount")
+        if isinstance(number, int) and isinstance(count, int):
+            return number, count
+        for child in answer.values():
+            found = answer_pager(child)
+            if found is not None:
+                return found
+    return None
+
+
+def _first(row: dict[str, Any], keys: tuple[str, ...]) -> str:
+    return next((str(row[key]) for key in keys if row.get(key)), "")
+
+
 class Trs(Family):
     name = "trs"
     label = "TRS WCM"
     shapes = SHAPES
 
     def recognises(self, page: ListPage) -> bool:
-        return create_page_call(page.text) is not None
+        return create_page_call(page.text) is not None or paging_object(page.text) is not None
+
+    def list_markup(self, page: ListPage) -> str:
+        answer = _json_answer(page)
+        if answer is None:
+            return page.text
+        rows = [
+            f'<li><a href="{escape(_first(row, ANSWER_URL_KEYS))}">'
+            f"{escape(_first(row, ANSWER_TITLE_KEYS))}</a>"
+            f"<span>{escape(_first(row, ANSWER_DATE_KEYS))}</span></li>"
+            for row in answer_rows(answer)
+        ]
+        return "<ul>" + "".join(rows) + "</ul>"
 
     def next_requests(self, page: ListPage) -> list[ListRequest]:
+        answer = _json_answer(page)
+        if answer is not None:
+            return self._after_answer(page, answer)
         call = create_page_call(page.text)
-        if call is None:
+        paging = paging_object(page.text)
+        if call is not None:
+            count, current, prefix, extension = call
+            if current + 1 < count:
+                return [ListRequest(urljoin(page.url, f"{prefix}_{current + 1}.{extension}"))]
+            # The last static page: a paging object says whether the search API holds more.
+            if paging is not None and current + 1 >= int(paging["static_pages"]):
+                pages = -(-int(paging["records"]) // max(int(paging["page_size"]), 1))
+                if current + 2 <= pages:
+                    return [search_request(page.url, paging, current + 2)]
+        return []
+
+    def _after_answer(self, page: ListPage, answer: Any) -> list[ListRequest]:
+        """The search API request for the page after an answer, up to its page count."""
+        pager = answer_pager(answer)
+        query = page.query()
+        if pager is None or pager[0] >= pager[1] or "pageNo" not in query:
             return []
-        count, current, prefix, extension = call
-        if current + 1 >= count:
-            return []
-        return [ListRequest(urljoin(page.url, f"{prefix}_{current + 1}.{extension}"))]
+        paging = {"api": page.url.split("?")[0], "page_size": query.get("pageSize", "")}
+        if "channelId" in query:
+            paging["channel"] = query["channelId"]
+        return [search_request(page.url, paging, pager[0] + 1)]
+
+
+def _json_answer(page: ListPage) -> Any:
+    """The page as a search API's JSON answer, or None when it is a web page."""
+    text = page.text.lstrip()
+    if not text.startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,14 @@ from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
 from tests.conftest import golden_records, page_file
-from tests.sitesrv import SITES_DIR, TRS_SEARCH_PATH, resolve, resolve_query
+from tests.sitesrv import (
+    SITES_DIR,
+    TRS_SEARCH_PATH,
+    fetch_through,
+    resolve,
+    resolve_query,
+    walk_truth,
+)
 
 FAMILIES = {"trs", "hanweb", "vsb", "generic"}
 LISTS = sorted(SITES_DIR.glob("*/_lists.json"))
@@ -29,11 +35,6 @@ HOSTS = [path.parent.name for path in LISTS]
 NOT_ARTICLES = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|zip|rar)$|/module/download/", re.I)
 CDATA_RECORD = re.compile(r"<record><!\[CDATA\[(.*?)\]\]></record>", re.S)
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def walk(host: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SITES_DIR / host / "_lists.json").read_text("utf-8"))
-    return loaded
 
 
 def request_of(page: dict[str, Any]) -> dict[str, Any]:
@@ -77,30 +78,17 @@ def answer_links(body: str, url: str) -> list[Link]:
     return html_links(body, url) + in_records
 
 
-def fetch(proxy: str, request: dict[str, Any]) -> str:
-    """The fixture server's answer to a walk request, as text."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy}))
-    data = request["body"].encode("ascii") if request["body"] is not None else None
-    outgoing = urllib.request.Request(request["url"], data=data, method=request["method"])
-    if data is not None:
-        outgoing.add_header("Content-Type", "application/x-www-form-urlencoded")
-    with opener.open(outgoing, timeout=10) as answer:
-        assert answer.status == 200, request
-        body: bytes = answer.read()
-    return body.decode("utf-8")
-
-
 def host_goldens(host: str) -> dict[str, dict[str, Any]]:
     return {url: g for url, g in golden_records().items() if urlsplit(url).hostname == host}
 
 
 def test_there_is_a_fixture_host_for_every_family() -> None:
-    assert {walk(host)["family"] for host in HOSTS} == FAMILIES
+    assert {walk_truth(host)["family"] for host in HOSTS} == FAMILIES
 
 
 @pytest.mark.parametrize("host", HOSTS)
 def test_the_walk_is_well_formed_and_chained(host: str) -> None:
-    lists = walk(host)
+    lists = walk_truth(host)
     assert set(lists) == {"start_url", "family", "pages"}
     assert lists["family"] in FAMILIES
     pages = lists["pages"]
@@ -119,10 +107,10 @@ def test_the_walk_is_well_formed_and_chained(host: str) -> None:
 @pytest.mark.parametrize("host", HOSTS)
 def test_every_listed_article_is_a_golden_page_of_the_host(host: str) -> None:
     goldens = host_goldens(host)
-    listed = [a["url"] for page in walk(host)["pages"] for a in page["articles"]]
+    listed = [a["url"] for page in walk_truth(host)["pages"] for a in page["articles"]]
     assert len(listed) == len(set(listed)), "an article is listed twice"
     assert set(listed) == set(goldens), "the walk and the host's goldens differ"
-    for page in walk(host)["pages"]:
+    for page in walk_truth(host)["pages"]:
         for article in page["articles"]:
             parts = urlsplit(article["url"])
             assert parts.hostname == host and not parts.query, article["url"]
@@ -136,7 +124,7 @@ def test_every_listed_article_is_a_golden_page_of_the_host(host: str) -> None:
 
 @pytest.mark.parametrize("host", HOSTS)
 def test_every_get_of_the_walk_is_served_from_a_file(host: str) -> None:
-    for page in walk(host)["pages"]:
+    for page in walk_truth(host)["pages"]:
         for request in [request_of(page), *page["next"]]:
             parts = urlsplit(request["url"])
             if request["method"] != "GET" or parts.path == TRS_SEARCH_PATH:
@@ -151,8 +139,8 @@ def test_every_get_of_the_walk_is_served_from_a_file(host: str) -> None:
 def test_each_list_answer_links_its_articles_with_their_dates(
     host: str, fixture_proxy: str
 ) -> None:
-    for page in walk(host)["pages"]:
-        links = answer_links(fetch(fixture_proxy, request_of(page)), page["url"])
+    for page in walk_truth(host)["pages"]:
+        links = answer_links(fetch_through(fixture_proxy, request_of(page)), page["url"])
         for article in page["articles"]:
             beside = [link.entry for link in links if link.url == article["url"]]
             assert beside, f"{page['url']} does not link {article['url']}"
@@ -167,10 +155,10 @@ def test_every_list_answer_has_an_entry_the_walk_leaves_out(host: str, fixture_p
     """The faults are there: every host lists an attachment or an off-site page among its
     articles, which the walk must not count."""
     dated_entries = []
-    for page in walk(host)["pages"]:
-        links = answer_links(fetch(fixture_proxy, request_of(page)), page["url"])
+    for page in walk_truth(host)["pages"]:
+        links = answer_links(fetch_through(fixture_proxy, request_of(page)), page["url"])
         dated_entries += [link.url for link in links if DATE.search(link.entry)]
-    listed = {a["url"] for page in walk(host)["pages"] for a in page["articles"]}
+    listed = {a["url"] for page in walk_truth(host)["pages"] for a in page["articles"]}
     left_out = [url for url in dated_entries if url not in listed]
     assert any(NOT_ARTICLES.search(url) for url in left_out), host
     assert any(urlsplit(url).hostname != host for url in left_out), host
@@ -184,10 +172,10 @@ def script_values(page: str) -> dict[str, str]:
 
 def test_the_hanweb_posts_send_the_form_the_column_page_declares(fixture_proxy: str) -> None:
     for host in HOSTS:
-        lists = walk(host)
+        lists = walk_truth(host)
         if lists["family"] != "hanweb":
             continue
-        column = fetch(fixture_proxy, request_of(lists["pages"][0]))
+        column = fetch_through(fixture_proxy, request_of(lists["pages"][0]))
         declared = script_values(column)
         per_page = int(re.findall(r"perPage:\s*(\d+)", column)[0])
         total = int(re.findall(r"totalRecord:\s*(\d+)", column)[0])
@@ -209,11 +197,11 @@ def test_the_hanweb_posts_send_the_form_the_column_page_declares(fixture_proxy: 
 def test_the_trs_search_request_follows_the_paging_object(fixture_proxy: str) -> None:
     searched = 0
     for host in HOSTS:
-        pages = walk(host)["pages"]
+        pages = walk_truth(host)["pages"]
         for number, page in enumerate(pages, start=1):
             if urlsplit(page["url"]).path != TRS_SEARCH_PATH:
                 continue
-            first = fetch(fixture_proxy, request_of(pages[0]))
+            first = fetch_through(fixture_proxy, request_of(pages[0]))
             paging = json.loads(re.findall(r"pagingInfo = (\{.*?\});", first, re.S)[0])
             query = dict(parse_qsl(urlsplit(page["url"]).query))
             assert query == {
@@ -222,7 +210,7 @@ def test_the_trs_search_request_follows_the_paging_object(fixture_proxy: str) ->
                 "pageSize": str(paging["pageSize"]),
             }
             assert number == paging["staticPageCount"] + 1
-            answer = json.loads(fetch(fixture_proxy, request_of(page)))
+            answer = json.loads(fetch_through(fixture_proxy, request_of(page)))
             assert answer["data"]["pager"]["total"] == paging["recordCount"]
             searched += 1
     assert searched >= 1
