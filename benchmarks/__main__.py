@@ -2,7 +2,7 @@
 
 Usage, from the repository root:
 
-    python -m benchmarks [--quick] [--only quality,speed,normalise,crawl,dedup] [--pages DIR]
+    python -m benchmarks [--quick] [--only quality,lists,speed,normalise,crawl,dedup] [--pages DIR]
 
 `--quick` shortens the speed repeats (three of at least 1 s per task instead of 3 s) and the
 normalisation run, crawls sites of 500 and 2,000 articles and indexes 20,000 texts for the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from benchmarks import ROOT, markdown_table
 
-SECTIONS = ("quality", "speed", "normalise", "crawl", "dedup")
+SECTIONS = ("quality", "lists", "speed", "normalise", "crawl", "dedup")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CRAWL_PLOT = "crawl-growth.png"
 """Written beside the results file by the crawl section, when matplotlib is installed."""
@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.quality import quality_section
 
         parts.append(quality_section(args.pages))
+    if "lists" in args.only:
+        from benchmarks.lists import lists_section
+
+        parts.append(lists_section())
     if "speed" in args.only:
         from benchmarks.speed import speed_section
 
