@@ -116,9 +116,24 @@ BINJIANG_MIRROR = SiteProfile(
 GENERIC_KEY = "generic"
 
 
+PUBLIC_SECOND_LEVEL = re.compile(r"(?:gov|com|net|org|edu|ac)\.[a-z]{2}")
+"""Second-level domains that are public suffixes (gov.cn, com.cn, org.hk…), never one site."""
+
+
+def site_domain(host: str) -> str:
+    """The domain a site's pages live under: its host without a leading "www."
+    (www.hhtz.gov.cn gives hhtz.gov.cn, which zwgk.hhtz.gov.cn is part of), unless what is
+    left is a public suffix (www.gov.cn stays)."""
+    rest = host.removeprefix("www.")
+    if rest == host or "." not in rest or PUBLIC_SECOND_LEVEL.fullmatch(rest):
+        return host
+    return rest
+
+
 def generic_profile(start_url: str) -> SiteProfile:
-    """A profile for a site that has none: its host is the allowed domain; the CMS family is
-    recognised on its list pages, which also show which links are articles."""
+    """A profile for a site that has none: its pages are those under its host's domain
+    (`site_domain`); the CMS family is recognised on its list pages, which also show which
+    links are articles."""
     parts = urlsplit(start_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProfileError(f"start_url must be an http(s) URL with a host, got {start_url!r}")
@@ -126,7 +141,7 @@ def generic_profile(start_url: str) -> SiteProfile:
     return SiteProfile(
         key=GENERIC_KEY,
         name=host,
-        allowed_domains=(host,),
+        allowed_domains=(site_domain(host),),
         sections=(Section("", start_url),),
         family=None,
         article_url_patterns=(),

@@ -100,6 +100,24 @@ def test_generic_profile_takes_the_start_url_host() -> None:
         generic_profile("ftp://example.com/")
 
 
+@pytest.mark.parametrize(
+    ("start_url", "domain"),
+    [
+        ("http://www.hhtz.gov.cn/col/col1487001/index.html", "hhtz.gov.cn"),
+        ("https://www.example.com/news/", "example.com"),
+        ("http://www.gov.cn/xinwen/", "www.gov.cn"),
+        ("http://www.com.cn/", "www.com.cn"),
+        ("http://zwgk.hhtz.gov.cn/", "zwgk.hhtz.gov.cn"),
+    ],
+)
+def test_a_site_without_profile_spans_its_domain_not_a_public_suffix(
+    start_url: str, domain: str
+) -> None:
+    generic = generic_profile(start_url)
+    assert generic.allowed_domains == (domain,)
+    assert generic.owns_url(start_url)
+
+
 def test_article_urls_outside_the_site_are_not_articles() -> None:
     sipac = SITES["sipac"]
     off_site = "http://www.suzhou.gov.cn/szsrmzf/szyw/202405/t20240510_401234.shtml"
