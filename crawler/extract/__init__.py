@@ -16,7 +16,7 @@ from parsel import Selector
 
 from crawler.cms import url_date
 from crawler.extract.blocks import BlockWalker, following_attachments, page_lines
-from crawler.extract.container import MIN_BODY_CHARS, choose_container
+from crawler.extract.container import MIN_BODY_CHARS, choose_container, first_post
 from crawler.extract.metaline import (
     find_breadcrumb_section,
     find_editor_line,
@@ -28,7 +28,7 @@ from crawler.extract.metaline import (
     real_value,
     split_inner_meta_lines,
 )
-from crawler.extract.title import find_title, headline_anchor
+from crawler.extract.title import find_title, headline_anchor, post_heading
 from crawler.extract.tree import PageFacts, first_value, page_metas, parse_html
 from crawler.items import SCHEMA_VERSION, ArticleRecord
 from crawler.sites import GENERIC_KEY, SiteProfile
@@ -117,12 +117,17 @@ def record_of_tree(
     content = choose_container(selectors.body, facts, source, headline)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
+    post = None
+    if not selectors.body:
+        content, post = first_post(content, facts, headline)
     walker = BlockWalker(url, skip_furniture=True)
     walker.walk(content)
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    title = find_title(facts, url, metas, selectors.title, source, content, blocks[:2])
+    title = (post_heading(post, content, facts) if post is not None else None) or find_title(
+        facts, url, metas, selectors.title, source, content, blocks[:2]
+    )
     if not title:
         raise NotAnArticle("no title found")
     blocks, inner_meta = split_inner_meta_lines(blocks, title)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from crawler.extract.tree import PageFacts, css_elements
+from crawler.text.dates import find_datetime
 from crawler.text.inline import clean_inline
 from crawler.text.vocabulary import FURNITURE_LINE
 
@@ -56,6 +57,17 @@ MIN_FURNITURE_CHARS = 60
 """...when those lines make a footer's worth of text (a two-line article that names a
 website identifier in passing is still an article)."""
 FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
+
+POST_MIN_CHARS = 200
+"""Text a block needs to be one of a page's repeated posts (not a teaser or a comment)."""
+POST_DATE_WINDOW = 120
+"""A post shows its date within this many characters of its start (under its title)."""
+POST_SENTENCES = 3
+"""Sentence marks a post's text holds at least (a table of dated rows holds none)."""
+POSTS_SHARE = 0.6
+"""Share of a container's text its posts hold when it is an archive of posts."""
+POST_ANCESTORS = 8
+"""How far above the chosen container the repeated post blocks are looked for."""
 
 MIN_OWN_CHARS = 10
 """Characters of its own text an element needs to count in the density walk."""
@@ -156,6 +168,111 @@ def choose_container(
     best = max(score for _, score in scored)
     close = [c for c, score in scored if score >= CLOSE_TO_BEST * best]
     return max(close, key=depth)
+
+
+def first_post(
+    chosen: etree._Element, facts: PageFacts, headline: etree._Element | None = None
+) -> tuple[etree._Element, etree._Element | None]:
+    """The article of a page that shows several posts in blocks of one make (a blog
+    archive, a thread: the same tag and class, each a dated post of some length): the first
+    after the headline, which the reader meets at the top, not the longest. (`chosen`, None)
+    unless it lies in a later post; then (the element at the same place in the first post,
+    or that post, and the first post)."""
+    start = facts.order(headline) if headline is not None else 0
+    held = _posts_within(chosen, facts, start)
+    if held:
+        return _main_part(held[0], facts), held[0]
+    path = [chosen]
+    for block in list(chosen.iterancestors())[:POST_ANCESTORS]:
+        path.append(block)
+        name = block.get("class")
+        if not name or block.tag in ("body", "html"):
+            continue
+        posts = _posts_like(facts.root, block.tag, name, facts, start)
+        if len(posts) < 2 or block not in posts:
+            continue
+        first = posts[0]
+        if first is block or block in first.iterancestors():
+            return chosen, None
+        same_place = _follow(first, [_position(e) for e in reversed(path[:-1])])
+        if same_place is not None and len(facts.text(same_place)) >= POST_MIN_CHARS:
+            return same_place, first
+        return first, first
+    return chosen, None
+
+
+def _posts_like(
+    within: etree._Element, tag: str, name: str, facts: PageFacts, start: int
+) -> list[etree._Element]:
+    """The post blocks `<tag class=name>` under `within` that end after the headline."""
+    return [
+        other
+        for other in within.iter(tag)
+        if other.get("class") == name
+        and facts.last_order(other) >= start
+        and _is_post(other, facts)
+    ]
+
+
+def _posts_within(chosen: etree._Element, facts: PageFacts, start: int) -> list[etree._Element]:
+    """Two or more post blocks of one make that the chosen container holds, if it does."""
+    makes: dict[tuple[str, str], int] = {}
+    for element in chosen.iterdescendants():
+        name = element.get("class") if isinstance(element.tag, str) else None
+        if name:
+            makes[(element.tag, name)] = makes.get((element.tag, name), 0) + 1
+    for (tag, name), count in makes.items():
+        if count >= 2:
+            posts = _posts_like(chosen, tag, name, facts, start)
+            if len(posts) < 2 or any(p in q.iterancestors() for p in posts for q in posts):
+                continue
+            held = sum(len(facts.text(p)) for p in posts)
+            if held >= POSTS_SHARE * len(facts.text(chosen)):
+                return posts
+    return []
+
+
+def _is_post(block: etree._Element, facts: PageFacts) -> bool:
+    text = facts.text(block)
+    return (
+        len(text) >= POST_MIN_CHARS
+        and sum(text.count(mark) for mark in SENTENCE_MARKS) >= POST_SENTENCES
+        and facts.visible(block)
+        and not facts.in_furniture(block)
+        and find_datetime(text[:POST_DATE_WINDOW]) is not None
+    )
+
+
+MAIN_PART_SHARE = 0.8
+"""A child holding this share of a post's text is its body (the rest: title, date line)."""
+
+
+def _main_part(post: etree._Element, facts: PageFacts) -> etree._Element:
+    """The part of a post that holds its body: down from the post while one child holds
+    most of the text."""
+    element = post
+    while True:
+        total = len(facts.text(element))
+        children = [c for c in element if isinstance(c.tag, str)]
+        biggest = max(children, key=lambda c: len(facts.text(c)), default=None)
+        if biggest is None or total == 0 or len(facts.text(biggest)) < MAIN_PART_SHARE * total:
+            return element
+        element = biggest
+
+
+def _position(element: etree._Element) -> int:
+    parent = element.getparent()
+    return parent.index(element) if parent is not None else 0
+
+
+def _follow(start: etree._Element, indexes: list[int]) -> etree._Element | None:
+    """The element reached from `start` by child positions `indexes`, if there is one."""
+    element = start
+    for index in indexes:
+        if index >= len(element):
+            return None
+        element = element[index]
+    return element
 
 
 def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None:

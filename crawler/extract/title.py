@@ -299,6 +299,19 @@ def tidy_title(title: str, site_names: list[str]) -> str:
     return PAGE_MARKER.sub("", title) or title
 
 
+def post_heading(post: etree._Element, content: etree._Element, facts: PageFacts) -> str | None:
+    """The title of a post among several on the page (see `first_post`): its first heading
+    above its body, which names it better than the page's heading (the blog's name)."""
+    body_at = facts.order(content)
+    for heading in page_headings(facts):
+        if facts.order(heading.element) >= body_at:
+            break
+        inside = heading.element is post or post in heading.element.iterancestors()
+        if inside and reads_as_headline(heading.text):
+            return heading.text
+    return None
+
+
 def find_title(
     facts: PageFacts,
     page_url: str,

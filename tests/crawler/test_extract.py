@@ -294,3 +294,50 @@ def test_a_pager_entry_linking_to_the_page_itself_is_no_headline() -> None:
 def test_without_the_headline_above_the_article_the_nearest_date_is_taken() -> None:
     head = ["Blog名:湖畔一叶", "建立于:2004年10月6日", "湖边散记", "hp 发表于 2005-9-15 11:46:00"]
     assert find_nearby_date(head, [], "另一个标题") == "2005-09-15T11:46:00+08:00"
+
+
+ARCHIVE_POST = (
+    "<table class='post'><tr><td class='post-title'>{title}</td><td>{date}</td></tr>"
+    "<tr><td colspan='2'><div class='post-body'>{body}</div></td></tr></table>"
+)
+
+
+def archive_page(posts: list[tuple[str, str, int]], before: str = "") -> str:
+    """A blog archive page: the blog's name as heading, then posts (title, date, how many
+    sentences) in blocks of one make."""
+    sentence = "今天去园区的湖边走了一圈，天气很好，游人不多，拍了不少照片。"
+    blocks = "".join(
+        ARCHIVE_POST.format(title=title, date=date, body=sentence * n) for title, date, n in posts
+    )
+    return (
+        "<html><head><title>湖边小记 | 博客</title></head><body><h1>湖边小记</h1>"
+        f"{before}<div class='posts'>{blocks}</div></body></html>"
+    )
+
+
+def test_an_archive_of_posts_gives_its_first_post_not_its_longest() -> None:
+    page = archive_page(
+        [("春天的湖边", "2024-04-02 08:10:00", 6), ("夏夜", "2024-03-20 21:00:00", 30)]
+    )
+    found = extract_page(page, "http://blog.example.cn/archives.php?date=202404")
+    assert found["title"] == "春天的湖边"
+    assert found["published_at"] == "2024-04-02T08:10:00+08:00"
+    assert len(found["body"]) < 6 * 40
+
+
+def test_a_post_block_above_the_headline_is_not_the_article() -> None:
+    """A dated teaser of the same make standing before the page's headline is not a post of
+    this page: the article follows its headline."""
+    teaser = ARCHIVE_POST.format(
+        title="置顶：往期回顾",
+        date="2023-12-31 10:00:00",
+        body="往期的精彩内容都在这里，欢迎翻看。" * 8,
+    )
+    page = archive_page([("夏夜", "2024-03-20 21:00:00", 30)], before=teaser)
+    page = page.replace("<h1>湖边小记</h1>", "").replace(
+        "<div class='posts'>", "<div class='posts'><h1>夏夜</h1>"
+    )
+    page = page.replace("湖边小记 | 博客", "夏夜 | 湖边小记")
+    found = extract_page(page, "http://blog.example.cn/post/1.html")
+    assert found["title"] == "夏夜"
+    assert "往期的精彩内容" not in found["body"]

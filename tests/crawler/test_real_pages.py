@@ -29,13 +29,13 @@ BODY_F1_FLOOR = {
     "cwce-386d70f8": 0.35,
     "cwce-455de1c0": 1.0,
     "cwce-54e89e4e": 1.0,
-    "cwce-59562291": 0.2,
+    "cwce-59562291": 1.0,
     "cwce-5dc3fa2d": 0.95,
     "cwce-658d9f03": 1.0,
     "cwce-6650f72a": 1.0,
     "cwce-6dc2d508": 0.9,
     "cwce-77fa9435": 0.95,
-    "cwce-8f1cdd94": 0.15,
+    "cwce-8f1cdd94": 0.75,
     "cwce-9b1e5dcb": 1.0,
     "cwce-a6e8b739": 0.05,
     "cwce-ab65832c": 0.95,
@@ -59,7 +59,7 @@ BODY_F1_FLOOR = {
     "nfra-1212085": 0.95,
 }
 """Body F1 each page reaches today, rounded down to 0.05."""
-MEAN_BODY_F1_FLOOR = 0.87
+MEAN_BODY_F1_FLOOR = 0.91
 TITLE_RIGHT = frozenset(
     [
         "cwce-05e98007",
@@ -69,10 +69,12 @@ TITLE_RIGHT = frozenset(
         "cwce-35687fb1",
         "cwce-455de1c0",
         "cwce-54e89e4e",
+        "cwce-59562291",
         "cwce-5dc3fa2d",
         "cwce-658d9f03",
         "cwce-6650f72a",
         "cwce-77fa9435",
+        "cwce-8f1cdd94",
         "cwce-9b1e5dcb",
         "cwce-b70f455d",
         "cwce-b828b656",
@@ -104,10 +106,12 @@ DATE_RIGHT = frozenset(
         "cwce-386d70f8",
         "cwce-455de1c0",
         "cwce-54e89e4e",
+        "cwce-59562291",
         "cwce-5dc3fa2d",
         "cwce-658d9f03",
         "cwce-6650f72a",
         "cwce-77fa9435",
+        "cwce-8f1cdd94",
         "cwce-9b1e5dcb",
         "cwce-a6e8b739",
         "cwce-b70f455d",
