@@ -101,8 +101,12 @@ WORD_CHAR = re.compile(r"[^\W\d_]")
 """A letter of any script: a line of digits and marks alone is no headline."""
 HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 DATE_PARTS = re.compile(r"[\d年月日时分秒:：/.\-\s]+")
+FIELD_FIGURE = re.compile(r"[^\d:：]{1,8}[:：]\s*[\d.,%]+")
+"""A label and its number: a counter or a statistic, never a headline."""
 DECORATION = re.compile(r"^[\s*·•~\-—|]+|[\s*·•~\-—|]+$")
 """Marks templates put around a headline ("*第一编", "标题- -")."""
+TITLE_LABEL = re.compile(r"^(?:文章)?(?:标题|主题|题目|標題|主題)\s*[:：]\s*")
+"""A label some templates print before the headline."""
 TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
 """What sites put between the headline and their own name in `<title>`."""
 
@@ -249,7 +253,10 @@ def headline_anchor(
 
 def reads_as_headline(text: str) -> bool:
     """True for words a headline can be: beside any date in it, two Han characters at least,
-    or four characters with a letter. A calendar's "Sa" or "2006年12月" is not."""
+    or four characters with a letter. A calendar's "Sa" or "2006年12月" is not, nor a field
+    and its figure ("能力值:545803", "浏览次数：12")."""
+    if FIELD_FIGURE.fullmatch(text.strip()):
+        return False
     words = DATE_PARTS.sub("", text)
     return len(HAN_CHAR.findall(words)) >= 2 or (len(words) >= 4 and bool(WORD_CHAR.search(words)))
 
@@ -294,8 +301,10 @@ def best_title(
 
 
 def tidy_title(title: str, site_names: list[str]) -> str:
-    """A headline without a trailing site name, page number or private-use glyph."""
+    """A headline without a trailing site name, page number, private-use glyph or a label
+    ("主题：", "标题：") before it."""
     title = PRIVATE_USE.sub("", without_site_name(title, site_names)).strip()
+    title = TITLE_LABEL.sub("", title) or title
     return PAGE_MARKER.sub("", title) or title
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from crawler.extract import NotAnArticle, build_record
 from crawler.extract.metaline import find_nearby_date, is_meta_line
-from crawler.extract.title import without_site_name
+from crawler.extract.title import reads_as_headline, tidy_title, without_site_name
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
 from tests.conftest import (
@@ -341,3 +341,30 @@ def test_a_post_block_above_the_headline_is_not_the_article() -> None:
     found = extract_page(page, "http://blog.example.cn/post/1.html")
     assert found["title"] == "夏夜"
     assert "往期的精彩内容" not in found["body"]
+
+
+@pytest.mark.parametrize(
+    ("text", "headline"),
+    [
+        ("园区召开年度工作会议", True),
+        ("2006年12月", False),
+        ("Sa", False),
+        ("能力值:545803", False),
+        ("浏览次数：1,024", False),
+        ("2024：园区十件大事", True),
+    ],
+)
+def test_a_counter_or_a_calendar_caption_is_no_headline(text: str, headline: bool) -> None:
+    assert reads_as_headline(text) is headline
+
+
+@pytest.mark.parametrize(
+    ("title", "clean"),
+    [
+        ("主题: 【太行山上】 【DVDSCR】", "【太行山上】 【DVDSCR】"),
+        ("标题：园区召开年度工作会议", "园区召开年度工作会议"),
+        ("主题教育读书班开班", "主题教育读书班开班"),
+    ],
+)
+def test_a_label_before_the_headline_is_taken_off(title: str, clean: str) -> None:
+    assert tidy_title(title, []) == clean

@@ -73,6 +73,7 @@ TITLE_RIGHT = frozenset(
         "cwce-5dc3fa2d",
         "cwce-658d9f03",
         "cwce-6650f72a",
+        "cwce-6dc2d508",
         "cwce-77fa9435",
         "cwce-8f1cdd94",
         "cwce-9b1e5dcb",
