@@ -27,15 +27,18 @@ from crawler.extract.tree import (
     xpath_elements,
 )
 from crawler.text.dates import PRINTED_DATETIME
-from crawler.text.inline import clean_inline
+from crawler.text.inline import HEADLINE_DECORATION, clean_inline
 from crawler.urls import canonical_url, safe_urljoin
 
 PAGE_TITLE = etree.XPath("string(//title)")
+WRAPPER_TITLE = etree.XPath("string((//text[@title])[1]/@title)")
+"""Collections of saved pages wrap each in `<text id="URL" title="…">`, often with no
+`<title>` left inside."""
 
 
 def page_title_text(root: etree._Element) -> str:
-    """The text of the page's `<title>`."""
-    return clean_inline(str(PAGE_TITLE(root)))
+    """The text of the page's `<title>`, else of its saved-page wrapper's title."""
+    return clean_inline(str(PAGE_TITLE(root))) or clean_inline(str(WRAPPER_TITLE(root)))
 
 
 def site_names_of(metas: dict[str, str]) -> list[str]:
@@ -63,7 +66,7 @@ def heading_text(element: etree._Element, facts: PageFacts) -> str:
         if not (PRINTED_DATETIME.search(text) or SOURCE_LABEL.search(text)):
             parts.append(text)
         parts.append(child.tail or "")
-    return DECORATION.sub("", clean_inline("".join(parts)))
+    return HEADLINE_DECORATION.sub("", clean_inline("".join(parts)))
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,6 @@ HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 DATE_PARTS = re.compile(r"[\d年月日时分秒:：/.\-\s]+")
 FIELD_FIGURE = re.compile(r"[^\d:：]{1,8}[:：]\s*[\d.,%]+")
 """A label and its number: a counter or a statistic, never a headline."""
-DECORATION = re.compile(r"^[\s*·•~\-—|]+|[\s*·•~\-—|]+$")
-"""Marks templates put around a headline ("*第一编", "标题- -")."""
 TITLE_LABEL = re.compile(r"^(?:文章)?(?:标题|主题|题目|標題|主題)\s*[:：]\s*")
 """A label some templates print before the headline."""
 TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
@@ -189,6 +190,8 @@ def title_candidates(
     end = facts.last_order(content) + 1 if content is not None else start
     found: list[TitleCandidate] = []
     seen: set[str] = set()
+    # Headings are compared without their decoration ("标题- -"); so are the opening lines.
+    opened = {HEADLINE_DECORATION.sub("", clean_inline(line)) for line in opening}
     for heading in facts.once(page_headings):
         element, weight, text = heading.element, heading.weight, heading.text
         if facts.order(element) >= end or is_furniture(element):
@@ -197,7 +200,7 @@ def title_candidates(
         text = permalink or text
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
             continue
-        if facts.order(element) >= start and text not in opening:
+        if facts.order(element) >= start and text not in opened:
             continue
         if not reads_as_headline(text) or SENTENCE_END.search(text[:-1]) or is_meta_text(text):
             continue
@@ -221,7 +224,7 @@ def permalink_text(element: etree._Element, facts: PageFacts, page_url: str) -> 
     for link in links:
         href = (link.get("href") or "").strip()
         if href and not href.startswith("#") and not links_elsewhere([href], page_url):
-            text = DECORATION.sub("", facts.text(link))
+            text = HEADLINE_DECORATION.sub("", facts.text(link))
             return text if reads_as_headline(text) else None
     return None
 
@@ -296,7 +299,9 @@ def best_title(
     usable = [c for c in candidates if confirmed(c) > 0 or (confirmed(c) == 0 and not c.linked)]
     if not usable:
         return None
-    best = max(usable, key=lambda c: (confirmed(c), c.weight > 0, nearness(c), c.weight))
+    best = max(
+        usable, key=lambda c: (confirmed(c), c.weight > 0, not c.linked, nearness(c), c.weight)
+    )
     return best.text
 
 

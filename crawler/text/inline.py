@@ -9,6 +9,8 @@ CJK_WRAP = re.compile(
     r"(?=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])"
 )
 """A line wrap of the HTML source between two Chinese characters: no space in the text."""
+HEADLINE_DECORATION = re.compile(r"^[\s*·•~\-—|]+|[\s*·•~\-—|]+$")
+"""Marks templates put around a headline ("*第一编", "标题- -")."""
 INLINE_SPACE = re.compile(r"[\s\u3000\xa0]+")
 
 

@@ -29,6 +29,7 @@ from crawler.text.bylines import (
     spaced,
 )
 from crawler.text.dates import PRINTED_DATETIME, iso_of_match, read_date_line
+from crawler.text.inline import HEADLINE_DECORATION
 from crawler.text.vocabulary import CAPTION_OPENING
 from pipelines.blocktext import SENTENCE_END_RE, is_paragraph, normalize_line, repeat_key
 
@@ -329,15 +330,20 @@ def _cut_byline(block: str, match: re.Match[str] | None, collected: _Collected) 
 
 
 def drop_title(blocks: list[str], title: str) -> list[str]:
-    """Drop blocks before the first paragraph that repeat the known `title`, whole or broken
-    over two lines (a long headline with a <br> before its document number)."""
+    """Drop blocks before the first paragraph that repeat the known `title`, whole (its
+    decoration aside: "标题- -") or broken over two lines (a long headline with a <br> before
+    its document number)."""
     key = repeat_key(title)
     head = 0
+
+    def undecorated(block: str) -> str:
+        return repeat_key(HEADLINE_DECORATION.sub("", block))
+
     while head < len(blocks) and not is_paragraph(blocks[head]):
         head += 1
     dropped: set[int] = set()
     for index in range(head if key else 0):
-        if repeat_key(blocks[index]) == key:
+        if undecorated(blocks[index]) == key:
             dropped.add(index)
         elif index + 1 < head and repeat_key(blocks[index] + blocks[index + 1]) == key:
             dropped.update((index, index + 1))

@@ -77,6 +77,7 @@ TITLE_RIGHT = frozenset(
         "cwce-77fa9435",
         "cwce-8f1cdd94",
         "cwce-9b1e5dcb",
+        "cwce-ab65832c",
         "cwce-b70f455d",
         "cwce-b828b656",
         "cwce-c2d9f85c",

@@ -417,6 +417,12 @@ def test_drop_title_only_in_head() -> None:
     assert drop_title(blocks, title) == [P1, title, P2]
 
 
+def test_drop_title_with_the_decoration_a_template_puts_around_it() -> None:
+    title = "园区召开政法工作会议"
+    assert drop_title(["*园区召开政法工作会议- -", P1], title) == [P1]
+    assert drop_title(["园区召开政法工作会议（上）", P1], title) == ["园区召开政法工作会议（上）", P1]
+
+
 def test_drop_title_broken_over_two_head_lines() -> None:
     title = "行政处罚信息公开表（金罚决字〔2024〕52号）"
     blocks = ["行政处罚信息公开表", "（金罚决字〔2024〕52号）", P1, "行政处罚信息公开表"]
