@@ -23,6 +23,7 @@ from crawler.offline import (
     saved_page_limit,
     site_keys,
 )
+from crawler.sites import SITES, SiteRegistry, SitesFileError
 from crawler.validate import validate_paths
 
 OWN_URL_SOURCES = "rel=canonical, the Url meta or og:url"
@@ -61,7 +62,9 @@ def page_record(
         raise Refused(f"{path} is not an article page: {exc}") from exc
 
 
-def extract_arguments_problem(pages: list[Path], url: str | None, site: str | None) -> str | None:
+def extract_arguments_problem(
+    pages: list[Path], url: str | None, site: str | None, sites: SiteRegistry
+) -> str | None:
     """What is wrong with the arguments of `parknews extract`, else None."""
     if url is not None and len(pages) > 1:
         return (
@@ -71,7 +74,7 @@ def extract_arguments_problem(pages: list[Path], url: str | None, site: str | No
     if url is not None and not is_http_url(url):
         return f"--url must be an http(s) URL, got {url!r}"
     try:
-        check_site(site)
+        check_site(site, sites)
     except ValueError as exc:
         return str(exc)
     return None
@@ -87,12 +90,16 @@ def extract_command(args: argparse.Namespace) -> int:
     """Print the record of each saved page as one JSON line, in the order given; one line on
     stderr for each page that has none (not an article, unreadable, larger than a crawl
     downloads, or with no URL). 0 when every page gave a record, 1 when some did not, 2 for
-    bad arguments (then no page is read)."""
-    problem = extract_arguments_problem(args.pages, args.url, args.site)
+    bad arguments or a bad sites file (then no page is read)."""
+    try:
+        processor = PageProcessor()
+    except SitesFileError as exc:
+        print(f"parknews extract: {exc}", file=sys.stderr)
+        return 2
+    problem = extract_arguments_problem(args.pages, args.url, args.site, processor.sites)
     if problem is not None:
         print(f"parknews extract: {problem}", file=sys.stderr)
         return 2
-    processor = PageProcessor()
     limit = saved_page_limit()
     refused = 0
     for path in args.pages:
@@ -118,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the URL the page was fetched from (one page only; by default the URL the page"
         f" gives for itself: {OWN_URL_SOURCES})",
     )
-    extract.add_argument("--site", help=f"site profile key ({', '.join(site_keys())})")
+    extract.add_argument(
+        "--site",
+        help=f"site profile key ({', '.join(site_keys(SITES))}, or a key of the file"
+        " PARKNEWS_SITES_FILE names)",
+    )
     extract.set_defaults(run=extract_command)
     validate = commands.add_parser("validate", help="check JSONL output files line by line")
     validate.add_argument("paths", nargs="+", type=Path, help="JSONL files, or folders of them")

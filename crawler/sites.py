@@ -473,12 +473,13 @@ def read_sites_file(
     return profiles
 
 
-def load_sites(user_file: Path | None = None) -> SiteRegistry:
-    """The shipped sites, and those of `user_file` when one is given (SitesFileError when it
-    cannot be used)."""
-    if user_file is None:
+def load_sites(user_file: str | Path | None = None) -> SiteRegistry:
+    """The shipped sites, and those of `user_file` when one is named (None or "": none);
+    SitesFileError when it cannot be used."""
+    if not user_file:
         return SITES
-    return SiteRegistry([*SITES.values(), *read_sites_file(user_file, SITES)])
+    path = Path(user_file).expanduser()
+    return SiteRegistry([*SITES.values(), *read_sites_file(path, SITES)])
 
 
 SITES = SiteRegistry(read_sites_file(SHIPPED_SITES_FILE))
