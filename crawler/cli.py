@@ -49,13 +49,18 @@ def page_record(
 ) -> RecordDict:
     """The record of the saved page at `path`, fetched from `url` (None: the URL the page gives
     for itself); Refused, saying why, when it has none."""
-    html = decode_page(read_page(path, limit), None).text
-    url = url or own_url(html)
+    raw = read_page(path, limit)
+    html = None
+    if url is None:
+        html = decode_page(raw, None).text
+        url = own_url(html)
     if url is None:
         raise Refused(
             f"{path} is refused: it gives no http(s) URL of its own ({OWN_URL_SOURCES});"
             " extract it alone with --url URL"
         )
+    if html is None or processor.profile(url, site).encoding_hint:
+        html = processor.text(raw, url, site=site)
     try:
         return processor.record_of_text(html, url, site=site)
     except NotAnArticle as exc:

@@ -155,15 +155,26 @@ class PageProcessor:
         self.sites = load_sites(parknews_settings(configured).get("PARKNEWS_SITES_FILE"))
         self.steps: list[RecordStep] = record_steps(configured)
 
+    def profile(self, url: str, site: str | None = None) -> SiteProfile:
+        """The profile named `site`, else the one owning `url`, else the generic one."""
+        return profile_for(url, site, self.sites)
+
+    def text(
+        self, raw: bytes, url: str, *, site: str | None = None, content_type: str | None = None
+    ) -> str:
+        """A page's bytes as text, with its site's charset for a page that declares none."""
+        return decode_page(raw, content_type, hint=self.profile(url, site).encoding_hint).text
+
     def record(
         self, raw: bytes, url: str, *, site: str | None = None, content_type: str | None = None
     ) -> RecordDict:
         """The final record of one page; NotAnArticle (with the reason) when there is none."""
-        return self.record_of_text(decode_page(raw, content_type).text, url, site=site)
+        text = self.text(raw, url, site=site, content_type=content_type)
+        return self.record_of_text(text, url, site=site)
 
     def record_of_text(self, html: str, url: str, *, site: str | None = None) -> RecordDict:
         """`record` of a page already decoded."""
-        record: RecordDict = dict(build_record(html, url, profile_for(url, site, self.sites)))
+        record: RecordDict = dict(build_record(html, url, self.profile(url, site)))
         try:
             return apply_steps(record, self.steps)
         except DropItem as exc:
@@ -192,9 +203,9 @@ def extract_record(
     page: bytes, url: str, *, site: str | None = None, content_type: str | None = None
 ) -> RecordDict:
     """The record a crawl writes for `page`, the bytes fetched from `url`: decoded (the charset
-    of `content_type`, the HTTP Content-Type, else the page's own), extracted with the profile
-    `site` (else the one owning `url`, else the generic one) and cleaned by every record
-    pipeline, with the settings of `crawler/settings.py`. `fetched_at` is now.
+    of `content_type`, the HTTP Content-Type, else the page's own, else the site's), extracted
+    with the profile `site` (else the one owning `url`, else the generic one) and cleaned by
+    every record pipeline, with the settings of `crawler/settings.py`. `fetched_at` is now.
 
     NotAnArticle, saying why, when the page holds no article; ValueError when `url` is not an
     absolute http(s) URL or `site` is no profile key (the shipped ones and those of the file
