@@ -247,6 +247,7 @@ class SitesFileError(ProfileError):
     (`FILE: …` when the file cannot be read at all)."""
 
     def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        problem = " ".join(problem.splitlines())  # a value written with a line break in it
         super().__init__(f"{path}:{line}: {problem}" if line else f"{path}: {problem}")
         self.path = path
         self.line = line

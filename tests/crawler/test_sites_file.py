@@ -245,6 +245,12 @@ BAD_FILES = {
         10,
         "site 'xdz': two sections have the same name 'a'",
     ),
+    "a line break in a value": (
+        f"[[site]]\n{SITE_HEAD}sections = [{{ url = 'http://www.xdz.gov.cn/a/' }}]\n"
+        'domains = ["www.xdz.gov.cn\\n"]\n',
+        4,
+        "site 'xdz': section URL http://www.xdz.gov.cn/a/ is outside the site's domains",
+    ),
     "a table, not an array of tables": (
         f"[site]\n{SITE_HEAD}{SECTION}",
         1,
