@@ -329,6 +329,8 @@ def sections_field(entry: dict[str, Any], where: str) -> tuple[Section, ...]:
         raise ProfileError(
             f"{where}: sections must be an array of {{ name = …, url = … }} tables", "sections"
         )
+    if not value:
+        raise ProfileError(f"{where}: no sections", "sections")
     sections = []
     for table in value:
         unknown_field(table, SECTION_FIELDS, f"{where}: section", "sections")
@@ -379,16 +381,20 @@ def profile_of_entry(entry: object) -> SiteProfile:
             raise ProfileError(f"{where}: {name} is missing")
     family = text_field(entry, "family", where)
     sections = sections_field(entry, where)
-    hosts = (urlsplit(section.url).hostname or "" for section in sections)
+    domains = texts_field(entry, "domains", where)
+    if domains is None:
+        domains = tuple(dict.fromkeys(urlsplit(s.url).hostname or "" for s in sections))
+    article_urls = texts_field(entry, "article_urls", where)
+    if article_urls is None:
+        article_urls = FAMILY_ARTICLE_PATHS.get(family or "generic", ())
     try:
         profile = SiteProfile(
             key=text_field(entry, "key", where) or "",
             name=text_field(entry, "name", where) or "",
-            allowed_domains=texts_field(entry, "domains", where) or tuple(dict.fromkeys(hosts)),
+            allowed_domains=domains,
             sections=sections,
             family=family,
-            article_url_patterns=texts_field(entry, "article_urls", where)
-            or FAMILY_ARTICLE_PATHS.get(family or "generic", ()),
+            article_url_patterns=article_urls,
             selectors=selectors_field(entry, where),
             encoding_hint=text_field(entry, "encoding", where),
             mirror_of=text_field(entry, "mirror_of", where),
@@ -413,10 +419,10 @@ def toml_problem(exc: tomllib.TOMLDecodeError, lines: int) -> tuple[int | None, 
 
 
 def read_sites_file(
-    path: Path, known: Mapping[str, SiteProfile] | None = None
+    path: Path, shipped: Mapping[str, SiteProfile] | None = None
 ) -> list[SiteProfile]:
-    """The profiles of the sites file at `path`, each checked; `known`, the sites registered
-    already, whose keys it may not use again and whose keys mirror_of may name.
+    """The profiles of the sites file at `path`, each checked; `shipped`, the sites parknews
+    ships, whose keys it may not use again and whose keys mirror_of may name.
     SitesFileError naming the line of the first thing wrong."""
     try:
         raw = path.read_bytes()
@@ -444,7 +450,7 @@ def read_sites_file(
         raise SitesFileError(
             path, lines.top_level("site"), "write each site as a [[site]] table, not [site]"
         )
-    taken = dict.fromkeys(known or (), 0)
+    taken = dict.fromkeys(shipped or (), 0)
     profiles = []
     for index, entry in enumerate(entries):
         try:

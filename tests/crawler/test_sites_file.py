@@ -204,6 +204,17 @@ BAD_FILES = {
         7,
         "site 'xdz': bad article pattern '/b/(\\\\d+\\\\.html$': missing ), unterminated",
     ),
+    "no article URLs": (
+        f"[[site]]\n{SITE_HEAD}{SECTION}article_urls = []\n",
+        5,
+        "site 'xdz': no article URL patterns",
+    ),
+    "no domains": (
+        f"[[site]]\n{SITE_HEAD}domains = []\n{SECTION}",
+        4,
+        "site 'xdz': no domains to crawl",
+    ),
+    "no sections": (f"[[site]]\n{SITE_HEAD}sections = []\n", 4, "site 'xdz': no sections"),
     "unknown family": (
         f"[[site]]\n{SITE_HEAD}{SECTION}family = 'wordpress'\n",
         5,
