@@ -131,7 +131,7 @@ def parknews_record_task(pages: Sequence[Prepared]) -> Task:
 
 
 def parknews_extract_task(pages: Sequence[Prepared]) -> Task:
-    profiles = [profile_for(item.page.url, item.site) for item in pages]
+    profiles = [profile_for(item.page.url, item.site, SITES) for item in pages]
 
     def run() -> None:
         for item, profile in zip(pages, profiles, strict=True):

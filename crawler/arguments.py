@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.middlewares.replay import DEMO_ARCHIVE, ArchiveError, check_archive
-from crawler.sites import SITES, ProfileError, SiteProfile, generic_profile
+from crawler.sites import ProfileError, SiteProfile, SiteRegistry, generic_profile
 
 SPIDER_ARGUMENTS = frozenset({"sites", "since", "max_pages", "replay", "start_url", "full"})
 
@@ -29,8 +29,9 @@ class CrawlPlan:
     full: bool = False
 
 
-def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
-    """Check `-a` arguments; ArgumentError with a one-line message for any bad one."""
+def parse_arguments(arguments: dict[str, Any], sites: SiteRegistry) -> CrawlPlan:
+    """Check `-a` arguments against the sites a crawl may choose from (`sites`, all of them
+    when none are named); ArgumentError with a one-line message for any bad one."""
     unknown = sorted(set(arguments) - SPIDER_ARGUMENTS)
     if unknown:
         raise ArgumentError(
@@ -47,9 +48,9 @@ def parse_arguments(arguments: dict[str, Any]) -> CrawlPlan:
             raise ArgumentError(str(exc)) from exc
     else:
         raw = str(arguments.get("sites") or "")
-        keys = [k.strip() for k in raw.split(",") if k.strip()] if raw else list(SITES)
+        keys = [k.strip() for k in raw.split(",") if k.strip()] if raw else list(sites)
         try:
-            profiles = tuple(SITES.select(keys))
+            profiles = tuple(sites.select(keys))
         except ProfileError as exc:
             raise ArgumentError(str(exc)) from exc
     since = None

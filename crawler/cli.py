@@ -17,6 +17,7 @@ from crawler.offline import (
     PageProcessor,
     PageTooLarge,
     check_site,
+    configured_sites,
     is_http_url,
     own_url,
     read_saved_page,
@@ -24,6 +25,7 @@ from crawler.offline import (
     site_keys,
 )
 from crawler.probe import ProbeError, probe_file, probe_url
+from crawler.sites import SITES, SiteRegistry, SitesFileError
 from crawler.validate import validate_paths
 
 OWN_URL_SOURCES = "rel=canonical, the Url meta or og:url"
@@ -49,20 +51,27 @@ def page_record(
 ) -> RecordDict:
     """The record of the saved page at `path`, fetched from `url` (None: the URL the page gives
     for itself); Refused, saying why, when it has none."""
-    html = decode_page(read_page(path, limit), None).text
-    url = url or own_url(html)
+    raw = read_page(path, limit)
+    html = None
+    if url is None:
+        html = decode_page(raw, None).text
+        url = own_url(html)
     if url is None:
         raise Refused(
             f"{path} is refused: it gives no http(s) URL of its own ({OWN_URL_SOURCES});"
             " extract it alone with --url URL"
         )
+    if html is None or processor.profile(url, site).encoding_hint:
+        html = processor.text(raw, url, site=site)
     try:
         return processor.record_of_text(html, url, site=site)
     except NotAnArticle as exc:
         raise Refused(f"{path} is not an article page: {exc}") from exc
 
 
-def extract_arguments_problem(pages: list[Path], url: str | None, site: str | None) -> str | None:
+def extract_arguments_problem(
+    pages: list[Path], url: str | None, site: str | None, sites: SiteRegistry
+) -> str | None:
     """What is wrong with the arguments of `parknews extract`, else None."""
     if url is not None and len(pages) > 1:
         return (
@@ -72,7 +81,7 @@ def extract_arguments_problem(pages: list[Path], url: str | None, site: str | No
     if url is not None and not is_http_url(url):
         return f"--url must be an http(s) URL, got {url!r}"
     try:
-        check_site(site)
+        check_site(site, sites)
     except ValueError as exc:
         return str(exc)
     return None
@@ -88,12 +97,16 @@ def extract_command(args: argparse.Namespace) -> int:
     """Print the record of each saved page as one JSON line, in the order given; one line on
     stderr for each page that has none (not an article, unreadable, larger than a crawl
     downloads, or with no URL). 0 when every page gave a record, 1 when some did not, 2 for
-    bad arguments (then no page is read)."""
-    problem = extract_arguments_problem(args.pages, args.url, args.site)
+    bad arguments or a bad sites file (then no page is read)."""
+    try:
+        processor = PageProcessor()
+    except SitesFileError as exc:
+        print(f"parknews extract: {exc}", file=sys.stderr)
+        return 2
+    problem = extract_arguments_problem(args.pages, args.url, args.site, processor.sites)
     if problem is not None:
         print(f"parknews extract: {problem}", file=sys.stderr)
         return 2
-    processor = PageProcessor()
     limit = saved_page_limit()
     refused = 0
     for path in args.pages:
@@ -109,7 +122,8 @@ def extract_command(args: argparse.Namespace) -> int:
 
 def probe_command(args: argparse.Namespace) -> int:
     """Print what a crawl would do with one list page (a URL fetched now, or a saved file
-    with the URL it came from): 0 when read, 1 when it could not be, 2 for bad arguments."""
+    with the URL it came from): 0 when read, 1 when it could not be, 2 for bad arguments or a
+    bad sites file."""
     target: str = args.target
     live = target.startswith(("http://", "https://"))
     if live and args.url:
@@ -124,9 +138,16 @@ def probe_command(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        probe = (
-            probe_url(target, args.site) if live else probe_file(Path(target), args.url, args.site)
-        )
+        sites = configured_sites()
+        check_site(args.site, sites)
+    except (SitesFileError, ValueError) as exc:
+        print(f"parknews probe: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if live:
+            probe = probe_url(target, sites, args.site)
+        else:
+            probe = probe_file(Path(target), args.url, sites, args.site)
     except ProbeError as exc:
         print(f"parknews probe: {exc}", file=sys.stderr)
         return 1
@@ -149,14 +170,20 @@ def main(argv: list[str] | None = None) -> int:
         help="the URL the page was fetched from (one page only; by default the URL the page"
         f" gives for itself: {OWN_URL_SOURCES})",
     )
-    extract.add_argument("--site", help=f"site profile key ({', '.join(site_keys())})")
+    extract.add_argument(
+        "--site",
+        help=f"site profile key ({', '.join(site_keys(SITES))}, or a key of the file"
+        " PARKNEWS_SITES_FILE names)",
+    )
     extract.set_defaults(run=extract_command)
     probe = commands.add_parser(
         "probe", help="show the CMS family, article links and next requests of a list page"
     )
     probe.add_argument("target", metavar="URL|FILE", help="a list page URL, or a saved list page")
     probe.add_argument("--url", help="the URL a saved list page was fetched from")
-    probe.add_argument("--site", help=f"read it as this site profile ({', '.join(site_keys())})")
+    probe.add_argument(
+        "--site", help=f"read it as this site profile ({', '.join(site_keys(SITES))}, or a user's)"
+    )
     probe.add_argument("--json", action="store_true", help="print one JSON object")
     probe.set_defaults(run=probe_command)
     validate = commands.add_parser("validate", help="check JSONL output files line by line")

@@ -8,8 +8,11 @@ to the other declaration, then to charset-normalizer; certain mojibake (UTF-8 re
 Latin-1 or as GBK and saved again) is undone. Nothing raises on web input and nothing is
 dropped: characters that cannot be decoded stay as U+FFFD and are counted.
 
+A site's own charset (its profile's `encoding_hint`) decodes the pages that do not say theirs
+(`site_charset_counts`) before detection guesses.
+
 `crawler.middlewares.charset.CharsetRepairMiddleware` applies it to responses whose text
-Scrapy decoded badly.
+Scrapy decoded badly, or without their site's charset.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from w3lib.encoding import (
     to_unicode,
 )
 
-Declared = Literal["bom", "header", "meta", "none"]
+Declared = Literal["bom", "header", "meta", "site", "none"]
 
 # Tunable numbers, in one place.
 UTF8_MIN_SEQUENCES = 4
@@ -95,7 +98,8 @@ class DecodedPage:
     encoding: str
     """Python codec name of the encoding used, e.g. "gb18030", "utf-8", "big5hkscs"."""
     declared: Declared
-    """Where that encoding came from: "bom", "header", "meta", or "none" when detected."""
+    """Where that encoding came from: "bom", "header", "meta", "site" (the site's charset, for
+    a page that declares none), or "none" when detected."""
     replacement_chars: int
     """U+FFFD characters in `text`: bytes that no candidate encoding could decode."""
     private_use_chars: int
@@ -169,6 +173,22 @@ def detect_encoding(body: bytes) -> str | None:
     return resolve_encoding(best.encoding) if best is not None else None
 
 
+def _says_nothing_against(header: str | None, meta: str | None, hint: str) -> bool:
+    # A header charset that is a server's Western default says nothing of the page.
+    said = {meta, None if header in WESTERN_DEFAULTS else header} - {None}
+    return said <= {hint}
+
+
+def site_charset_counts(body: bytes, content_type: str | None, hint: str | None) -> bool:
+    """True when a site's charset `hint` decides how `body` is decoded: the page has no BOM,
+    and declares no charset, or only a server's Western default (WESTERN_DEFAULTS) in the
+    header, or the hint itself (w3lib reads gb2312 and gbk as gb18030, big5 as big5hkscs)."""
+    if hint is None or read_bom(body)[0] is not None:
+        return False
+    header = http_content_type_encoding(content_type)
+    return _says_nothing_against(header, meta_encoding(body), resolve_encoding(hint) or hint)
+
+
 def _choose(
     body: bytes, header: str | None, meta: str | None, hint: str | None, repaired: list[str]
 ) -> _Attempt:
@@ -180,6 +200,14 @@ def _choose(
     if header in WESTERN_DEFAULTS and meta in CJK_ENCODINGS:
         declared.reverse()  # a server's default Latin-1 loses to the page's own CJK meta
         repaired.append(f"header charset {header} taken for a server default; meta {meta} used")
+    if (
+        hint is not None
+        and hint not in (header, meta)
+        and _says_nothing_against(header, meta, hint)
+    ):
+        declared.insert(0, (hint, "site"))
+        if header:
+            repaired.append(f"header charset {header} taken for a server default; site {hint} used")
 
     if declared and all(enc != _UTF8 for enc, _ in declared) and is_utf8_text(body):
         names = " and ".join(f"{source} {enc}" for enc, source in declared)
@@ -377,14 +405,17 @@ def repair_gbk_mojibake(text: str) -> tuple[str, int]:
 
 
 def decode_page(body: bytes, content_type: str | None, *, hint: str | None = None) -> DecodedPage:
-    """Decode a page's bytes given its Content-Type header (None when absent).
+    """Decode a page's bytes given its Content-Type header (None when absent) and `hint`,
+    the charset its site is known to use (None when unknown).
 
     Order: a BOM decides alone. Otherwise a body that is valid UTF-8 is UTF-8 whatever a
-    legacy declaration says; else the header charset, then the meta one (a header that is
-    a server's Latin-1 default goes after a CJK meta), each used when it decodes the body
-    without replacement characters and without a run of private-use characters; else
-    `hint` (a site's known charset), charset-normalizer's guess, GB18030 and Big5-HKSCS
-    in that order; else whichever attempt lost least. Then certain mojibake is repaired.
+    legacy declaration or the hint says; else, for a page that declares nothing but a
+    server's Western default (`site_charset_counts`), the hint; else the header charset, then
+    the meta one (a header that is a server's Latin-1 default goes after a CJK meta), each
+    used when it decodes the body without replacement characters and without a run of
+    private-use characters; else the hint, charset-normalizer's guess, GB18030 and
+    Big5-HKSCS in that order; else whichever attempt lost least. Then certain mojibake is
+    repaired.
     """
     repaired: list[str] = []
     header = http_content_type_encoding(content_type)
@@ -416,14 +447,29 @@ def decode_page(body: bytes, content_type: str | None, *, hint: str | None = Non
     )
 
 
-def redecode_reasons(text: str, body: bytes, content_type: str | None) -> list[str]:
-    """Why Scrapy's decoding `text` of `body` needs a second look (empty when it does not).
+def redecode_reasons(
+    text: str,
+    body: bytes,
+    content_type: str | None,
+    *,
+    hint: str | None = None,
+    encoding: str | None = None,
+) -> list[str]:
+    """Why Scrapy's decoding `text` of `body` (with `encoding`) needs a second look (empty
+    when it does not); `hint` is the charset of the page's site, when it has one.
 
     Reasons: "replacement" (U+FFFD in the text), "private_use" (private-use characters),
-    "header_meta_mismatch", "utf8_body" (a legacy charset declared on a valid UTF-8 body)
-    and "mojibake" (UTF-8 read as Latin-1 or GBK).
+    "header_meta_mismatch", "utf8_body" (a legacy charset declared on a valid UTF-8 body),
+    "mojibake" (UTF-8 read as Latin-1 or GBK) and "site_charset" (a page that declares no
+    charset of its own was decoded with another than its site's).
     """
     reasons = []
+    if (
+        hint is not None
+        and resolve_encoding(hint) != encoding
+        and site_charset_counts(body, content_type, hint)
+    ):
+        reasons.append("site_charset")
     if "\ufffd" in text:
         reasons.append("replacement")
     if _PRIVATE_USE.search(text):

@@ -2,13 +2,15 @@
 
 As in Scrapy's own default_settings.py, a setting is a module constant with its default value
 and a line of documentation. Override any of them in crawler/settings.py, with
-`scrapy crawl parknews -s NAME=VALUE`, or in a spider's custom_settings. Components read them
-through `parknews_settings(crawler.settings)`, which fills in these defaults, so no default is
-written twice.
+`scrapy crawl parknews -s NAME=VALUE`, or in a spider's custom_settings; those in
+ENVIRONMENT_SETTINGS also with an environment variable of the same name, which any of the others
+overrides. Components read them through `parknews_settings(crawler.settings)`, which fills in
+these defaults (and the environment), so no default is written twice.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -18,6 +20,11 @@ from scrapy.settings import BaseSettings
 
 PARKNEWS_CONTACT_URL = "https://github.com/parknews/parknews"
 """Where the operators of this crawler can be reached; the default User-Agent names it."""
+
+# --- sites -------------------------------------------------------------------------------------
+
+PARKNEWS_SITES_FILE = ""
+"""A TOML file of your own parks, added to the shipped ones (README.md, "Adding a park")."""
 
 # --- output ---------------------------------------------------------------------------------------
 
@@ -73,6 +80,10 @@ labelled pairs of tests/fixtures/dedup, true copies are at least 0.69 alike and 
 articles at most 0.46."""
 
 
+ENVIRONMENT_SETTINGS = frozenset({"PARKNEWS_SITES_FILE"})
+"""Settings that an environment variable of the same name sets when no settings source does."""
+
+
 def declared_defaults() -> dict[str, Any]:
     """Every PARKNEWS_* setting of this module with its default."""
     module = sys.modules[__name__]
@@ -80,10 +91,13 @@ def declared_defaults() -> dict[str, Any]:
 
 
 def parknews_settings(settings: BaseSettings) -> BaseSettings:
-    """The PARKNEWS_* settings of `settings`, each one that is not set given its declared
-    default: read them with Scrapy's typed getters (getbool, getint, …) and no default."""
+    """The PARKNEWS_* settings of `settings`, each one that is not set given the environment
+    variable of its name (for ENVIRONMENT_SETTINGS) or its declared default: read them with
+    Scrapy's typed getters (getbool, getint, …) and no default."""
     filled = BaseSettings(declared_defaults(), priority="default")
     for name in filled:
         if name in settings:
             filled.set(name, settings[name], priority=settings.getpriority(name) or 0)
+        elif name in ENVIRONMENT_SETTINGS and name in os.environ:
+            filled.set(name, os.environ[name], priority="default")
     return filled

@@ -23,21 +23,22 @@ from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
 
 from crawler.decode import decode_page
+from crawler.default_settings import parknews_settings
 from crawler.extract import CANONICAL_LINK, NotAnArticle, build_record
 from crawler.extract.tree import first_value, page_metas, parse_html
 from crawler.items import RecordDict
-from crawler.sites import GENERIC_KEY, SITES, SiteProfile, generic_profile
+from crawler.sites import GENERIC_KEY, SiteProfile, SiteRegistry, generic_profile, load_sites
 
 
-def site_keys() -> tuple[str, ...]:
+def site_keys(sites: SiteRegistry) -> tuple[str, ...]:
     """Every value `site=` takes: the registered profiles, then the generic one."""
-    return (*SITES, GENERIC_KEY)
+    return (*sites, GENERIC_KEY)
 
 
-def check_site(site: str | None) -> None:
-    """ValueError, naming the valid keys, when `site` is neither None nor a profile key."""
-    if site is not None and site not in site_keys():
-        raise ValueError(f"unknown site {site!r}; valid sites: {', '.join(site_keys())}")
+def check_site(site: str | None, sites: SiteRegistry) -> None:
+    """ValueError, naming the valid keys, when `site` is neither None nor a key of `sites`."""
+    if site is not None and site not in site_keys(sites):
+        raise ValueError(f"unknown site {site!r}; valid sites: {', '.join(site_keys(sites))}")
 
 
 def is_http_url(url: str) -> bool:
@@ -61,11 +62,11 @@ def own_url(html: str) -> str | None:
     return next((c.strip() for c in candidates if is_http_url(c.strip())), None)
 
 
-def profile_for(url: str, site: str | None = None) -> SiteProfile:
-    """The profile named `site`, else the one owning `url`, else the generic one."""
+def profile_for(url: str, site: str | None, sites: SiteRegistry) -> SiteProfile:
+    """The profile of `sites` named `site`, else the one owning `url`, else the generic one."""
     if site is not None:
-        return generic_profile(url) if site == GENERIC_KEY else SITES[site]
-    owner = next((p for p in SITES.values() if p.owns_url(url)), None)
+        return generic_profile(url) if site == GENERIC_KEY else sites[site]
+    owner = next((p for p in sites.values() if p.owns_url(url)), None)
     return owner or generic_profile(url)
 
 
@@ -140,27 +141,46 @@ def apply_steps(record: RecordDict, steps: list[RecordStep]) -> RecordDict:
     return record
 
 
+def configured_sites(settings: BaseSettings | None = None) -> SiteRegistry:
+    """The shipped sites and those of the file PARKNEWS_SITES_FILE names (setting or
+    environment); SitesFileError when that file cannot be used."""
+    return load_sites(parknews_settings(settings or project_settings()).get("PARKNEWS_SITES_FILE"))
+
+
 class PageProcessor:
     """Extracts and cleans saved pages with the configured item pipelines (built once).
 
     Site-template learning is off: each page's record depends on that page alone, whatever
-    else was processed before it.
+    else was processed before it. The sites are the shipped ones and those of the file
+    PARKNEWS_SITES_FILE names (SitesFileError when it cannot be used).
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
         configured = (settings or project_settings()).copy()
         configured.set("PARKNEWS_CLEAN_LEARN_TEMPLATES", False)
+        self.sites = configured_sites(configured)
         self.steps: list[RecordStep] = record_steps(configured)
+
+    def profile(self, url: str, site: str | None = None) -> SiteProfile:
+        """The profile named `site`, else the one owning `url`, else the generic one."""
+        return profile_for(url, site, self.sites)
+
+    def text(
+        self, raw: bytes, url: str, *, site: str | None = None, content_type: str | None = None
+    ) -> str:
+        """A page's bytes as text, with its site's charset for a page that declares none."""
+        return decode_page(raw, content_type, hint=self.profile(url, site).encoding_hint).text
 
     def record(
         self, raw: bytes, url: str, *, site: str | None = None, content_type: str | None = None
     ) -> RecordDict:
         """The final record of one page; NotAnArticle (with the reason) when there is none."""
-        return self.record_of_text(decode_page(raw, content_type).text, url, site=site)
+        text = self.text(raw, url, site=site, content_type=content_type)
+        return self.record_of_text(text, url, site=site)
 
     def record_of_text(self, html: str, url: str, *, site: str | None = None) -> RecordDict:
         """`record` of a page already decoded."""
-        record: RecordDict = dict(build_record(html, url, profile_for(url, site)))
+        record: RecordDict = dict(build_record(html, url, self.profile(url, site)))
         try:
             return apply_steps(record, self.steps)
         except DropItem as exc:
@@ -189,14 +209,16 @@ def extract_record(
     page: bytes, url: str, *, site: str | None = None, content_type: str | None = None
 ) -> RecordDict:
     """The record a crawl writes for `page`, the bytes fetched from `url`: decoded (the charset
-    of `content_type`, the HTTP Content-Type, else the page's own), extracted with the profile
-    `site` (else the one owning `url`, else the generic one) and cleaned by every record
-    pipeline, with the settings of `crawler/settings.py`. `fetched_at` is now.
+    of `content_type`, the HTTP Content-Type, else the page's own, else the site's), extracted
+    with the profile `site` (else the one owning `url`, else the generic one) and cleaned by
+    every record pipeline, with the settings of `crawler/settings.py`. `fetched_at` is now.
 
     NotAnArticle, saying why, when the page holds no article; ValueError when `url` is not an
-    absolute http(s) URL or `site` is no profile key.
+    absolute http(s) URL or `site` is no profile key (the shipped ones and those of the file
+    the environment variable PARKNEWS_SITES_FILE names).
     """
     if not is_http_url(url):
         raise ValueError(f"url must be an absolute http(s) URL, got {url!r}")
-    check_site(site)
-    return shared_processor().record(page, url, site=site, content_type=content_type)
+    processor = shared_processor()
+    check_site(site, processor.sites)
+    return processor.record(page, url, site=site, content_type=content_type)

@@ -24,6 +24,7 @@ from crawler.offline import (
     read_saved_page,
     saved_page_limit,
 )
+from crawler.sites import SiteRegistry
 from crawler.text.inline import clean_inline
 
 
@@ -60,10 +61,10 @@ class Probe:
                 f"key = {json.dumps(key)}",
                 f"name = {json.dumps(self.site_name, ensure_ascii=False)}",
                 f"family = {json.dumps(self.reading.family.name)}",
-                "",
-                "[[site.section]]",
-                f"name = {json.dumps(self.section_name, ensure_ascii=False)}",
-                f"url = {json.dumps(self.url)}",
+                "sections = [",
+                f"    {{ name = {json.dumps(self.section_name, ensure_ascii=False)},"
+                f" url = {json.dumps(self.url)} }},",
+                "]",
             ]
         )
 
@@ -84,10 +85,15 @@ class Probe:
 
 
 def probe_page(
-    raw: bytes, url: str, content_type: str | None = None, site: str | None = None
+    raw: bytes,
+    url: str,
+    sites: SiteRegistry,
+    content_type: str | None = None,
+    site: str | None = None,
 ) -> Probe:
-    """Read a list page's bytes as the crawl would, for the site that owns `url` (or none)."""
-    profile = profile_for(url, site)
+    """Read a list page's bytes as the crawl would, as site `site` of `sites`, else the one
+    owning `url`, else a site with no profile."""
+    profile = profile_for(url, site, sites)
     text = decode_page(raw, content_type, hint=profile.encoding_hint).text
     family = cms.family_named(profile.family) if profile.family else None
     is_article = profile.is_article_url if profile.article_url_patterns else None
@@ -101,7 +107,7 @@ def probe_page(
     return Probe(url, reading, clean_inline(site_name), clean_inline(section))
 
 
-def probe_file(path: Path, url: str, site: str | None = None) -> Probe:
+def probe_file(path: Path, url: str, sites: SiteRegistry, site: str | None = None) -> Probe:
     """Probe a saved list page fetched from `url`."""
     if not is_http_url(url):
         raise ProbeError(f"--url must be an absolute http(s) URL, got {url!r}")
@@ -111,10 +117,10 @@ def probe_file(path: Path, url: str, site: str | None = None) -> Probe:
         raise ProbeError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ProbeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    return probe_page(raw, url, site=site)
+    return probe_page(raw, url, sites, site=site)
 
 
-def probe_url(url: str, site: str | None = None) -> Probe:
+def probe_url(url: str, sites: SiteRegistry, site: str | None = None) -> Probe:
     """Fetch a list page (through the proxy the environment names, as the crawl would) and
     probe it."""
     if not is_http_url(url):
@@ -135,4 +141,4 @@ def probe_url(url: str, site: str | None = None) -> Probe:
         raise ProbeError(f"{url} could not be fetched: {reason}") from None
     if limit > 0 and len(raw) > limit:
         raise ProbeError(f"{url}: {PageTooLarge(limit)}")
-    return probe_page(raw, final_url, content_type, site)
+    return probe_page(raw, final_url, sites, content_type, site)

@@ -17,6 +17,7 @@ from crawler.arguments import ArgumentError, parse_arguments
 from crawler.default_settings import parknews_settings
 from crawler.extensions.crawlstate import LOCK_HELD_SETTING
 from crawler.extensions.report import ExitStatus
+from crawler.sites import SitesFileError, load_sites
 from crawler.spiders.parknews import ParknewsSpider
 from crawler.state.errors import StateError
 from crawler.state.lock import AlreadyRunning, RunLock, lock_path_for
@@ -72,11 +73,11 @@ def check_state_file(path: Path, output_dir: Path) -> str | None:
 
 class Command(ScrapyCrawlCommand):
     """Scrapy's crawl command. Before a parknews run starts it checks, each with one line on
-    stderr and its own exit status (crawler.extensions.report.ExitStatus): the spider
-    arguments (2), every output folder (73), that no other run holds the lock (75), and the
-    state database, every page of it (65). The exit status of a finished run is the one its
-    run report announced (signal `run_judged`); a run stopped before it was judged exits
-    with INTERRUPTED (130)."""
+    stderr and its own exit status (crawler.extensions.report.ExitStatus): the sites file
+    PARKNEWS_SITES_FILE names and the spider arguments (2), every output folder (73), that
+    no other run holds the lock (75), and the state database, every page of it (65). The
+    exit status of a finished run is the one its run report announced (signal
+    `run_judged`); a run stopped before it was judged exits with INTERRUPTED (130)."""
 
     lock: RunLock | None = None
     judged: int | None = None
@@ -85,12 +86,12 @@ class Command(ScrapyCrawlCommand):
         super().process_options(args, opts)
         if not args or args[0] != ParknewsSpider.name:
             return
-        try:
-            parse_arguments(dict(opts.spargs))
-        except ArgumentError as exc:
-            refuse(str(exc), ExitStatus.USAGE)
         assert self.settings is not None
         settings = parknews_settings(self.settings)
+        try:
+            parse_arguments(dict(opts.spargs), load_sites(settings.get("PARKNEWS_SITES_FILE")))
+        except (ArgumentError, SitesFileError) as exc:
+            refuse(str(exc), ExitStatus.USAGE)
         problem = check_output_dir(Path(settings.get("PARKNEWS_OUTPUT_DIR")))
         if problem:
             refuse(problem, ExitStatus.OUTPUT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -11,6 +12,7 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.decode import decode_page, redecode_reasons
 from crawler.default_settings import parknews_settings
+from crawler.sites import SiteProfile, load_sites
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +21,12 @@ class CharsetRepairMiddleware:
     """Re-decodes HTML responses that Scrapy decoded badly, with `decode_page`.
 
     A response whose text holds U+FFFD or private-use characters, whose header and meta
-    charsets disagree, whose legacy declaration sits on a UTF-8 body or whose text shows
-    mojibake is decoded again; when that changes the text, the response is replaced by one
-    whose body is that text in UTF-8 (encoding "utf-8"; the meta tag in the body is left
-    as it was, so read `response.text`, not the raw body). Must run after
+    charsets disagree, whose legacy declaration sits on a UTF-8 body, whose text shows
+    mojibake, or which declares no charset and was not decoded with the one its site's
+    profile gives (`encoding_hint`, which the second decoding uses too) is decoded again;
+    when that changes the text, the response is replaced by one whose body is that text in
+    UTF-8 (encoding "utf-8"; the meta tag in the body is left as it was, so read
+    `response.text`, not the raw body). Must run after
     HttpCompressionMiddleware (order below 590).
 
     Setting: ``PARKNEWS_CHARSET_REPAIR_ENABLED`` (default True).
@@ -30,14 +34,23 @@ class CharsetRepairMiddleware:
     ``.../lossy`` (pages still holding U+FFFD) and ``.../replacement_chars``.
     """
 
-    def __init__(self, stats: StatsCollector | None = None) -> None:
+    def __init__(
+        self, stats: StatsCollector | None = None, sites: Iterable[SiteProfile] = ()
+    ) -> None:
         self.stats = stats
+        self.hinted = tuple(site for site in sites if site.encoding_hint)
+        """The sites whose profile names their charset."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CharsetRepairMiddleware:
-        if not parknews_settings(crawler.settings).getbool("PARKNEWS_CHARSET_REPAIR_ENABLED"):
+        settings = parknews_settings(crawler.settings)
+        if not settings.getbool("PARKNEWS_CHARSET_REPAIR_ENABLED"):
             raise NotConfigured("PARKNEWS_CHARSET_REPAIR_ENABLED is off")
-        return cls(crawler.stats)
+        return cls(crawler.stats, load_sites(settings.get("PARKNEWS_SITES_FILE")).values())
+
+    def charset_of(self, url: str) -> str | None:
+        """The charset the profile of the site owning `url` gives, if any."""
+        return next((s.encoding_hint for s in self.hinted if s.owns_url(url)), None)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HtmlResponse):
@@ -45,12 +58,15 @@ class CharsetRepairMiddleware:
         self._inc("checked")
         content_type = response.headers.get(b"Content-Type")
         header = content_type.decode("latin-1") if content_type else None
-        reasons = redecode_reasons(response.text, response.body, header)
+        hint = self.charset_of(response.url)
+        reasons = redecode_reasons(
+            response.text, response.body, header, hint=hint, encoding=response.encoding
+        )
         if not reasons:
             return response
         for reason in reasons:
             self._inc(f"reason/{reason}")
-        page = decode_page(response.body, header)
+        page = decode_page(response.body, header, hint=hint)
         if page.replacement_chars:
             self._inc("lossy")
             self._inc("replacement_chars", page.replacement_chars)

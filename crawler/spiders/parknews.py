@@ -26,7 +26,7 @@ from crawler.default_settings import parknews_settings
 from crawler.extensions.report import STATE_UNUSABLE
 from crawler.extract import NotAnArticle, build_record
 from crawler.feeds import new_run_id, output_feeds, output_folder
-from crawler.sites import SiteProfile
+from crawler.sites import SITES, SiteProfile, SiteRegistry, load_sites
 from crawler.state.errors import StateError
 from crawler.state.store import StateStore
 
@@ -49,15 +49,16 @@ class ParknewsSpider(scrapy.Spider):
 
     Arguments (crawler.arguments): sites=KEY[,KEY…], since=YYYY-MM-DD, max_pages=N (list
     pages per section), replay=demo|PATH (serve every request from a WARC archive),
-    start_url=URL (a site with no profile, crawled with the generic one), full=1.
+    start_url=URL (a site with no profile, crawled with the generic one), full=1. The sites
+    are the shipped ones and those of the file PARKNEWS_SITES_FILE names (`registry`).
     """
 
     name = "parknews"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, registry: SiteRegistry = SITES, **kwargs: Any) -> None:
         arguments = {k: v for k, v in kwargs.items() if k in SPIDER_ARGUMENTS}
         passthrough = {k: v for k, v in kwargs.items() if k not in arguments}
-        self.plan = parse_arguments(arguments)
+        self.plan = parse_arguments(arguments, registry)
         super().__init__(*args, **passthrough)
         self.profiles = {p.key: p for p in self.plan.profiles}
         self.allowed_domains = sorted({d for p in self.plan.profiles for d in p.allowed_domains})
@@ -73,10 +74,11 @@ class ParknewsSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ParknewsSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        assert isinstance(spider, ParknewsSpider)
         settings = crawler.settings
         configured = parknews_settings(settings)
+        registry = load_sites(configured.get("PARKNEWS_SITES_FILE"))
+        spider = super().from_crawler(crawler, *args, registry=registry, **kwargs)
+        assert isinstance(spider, ParknewsSpider)
         spider.recheck_pages = configured.getint("PARKNEWS_INCREMENTAL_RECHECK_PAGES")
         spider.gone_retry_days = configured.getfloat("PARKNEWS_STATE_GONE_RETRY_DAYS")
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)

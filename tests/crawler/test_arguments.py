@@ -14,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.arguments import ArgumentError, parse_arguments
 from crawler.middlewares.replay import DEMO_ARCHIVE
+from crawler.sites import SITES
 
 DEMO = DEMO_ARCHIVE.read_bytes()
 
@@ -74,7 +75,7 @@ def test_an_archive_that_cannot_be_replayed_is_refused_in_one_line(
     archive = tmp_path / "recorded.warc.gz"
     archive.write_bytes(make())
     with pytest.raises(ArgumentError) as raised:
-        parse_arguments({"replay": str(archive)})
+        parse_arguments({"replay": str(archive)}, SITES)
     message = str(raised.value)
     assert message.startswith(f"replay archive {archive} ")
     assert problem in message
@@ -87,20 +88,20 @@ def test_the_records_before_the_damage_are_the_way_out(tmp_path: Path) -> None:
     archive = tmp_path / "killed.warc.gz"
     archive.write_bytes(DEMO[:-100])
     with pytest.raises(ArgumentError, match=r"head -c (\d+) ") as raised:
-        parse_arguments({"replay": str(archive)})
+        parse_arguments({"replay": str(archive)}, SITES)
     kept = re.search(r"head -c (\d+) ", str(raised.value))
     assert kept is not None
     archive.write_bytes(DEMO[: int(kept.group(1))])
-    assert parse_arguments({"replay": str(archive)}).replay == archive
+    assert parse_arguments({"replay": str(archive)}, SITES).replay == archive
 
 
 def test_a_missing_archive_is_refused() -> None:
     with pytest.raises(ArgumentError, match="replay must be 'demo' or the path of a WARC file"):
-        parse_arguments({"replay": "/nonexistent/archive.warc.gz"})
+        parse_arguments({"replay": "/nonexistent/archive.warc.gz"}, SITES)
 
 
 def test_the_demo_and_an_archive_cut_between_records_are_accepted(tmp_path: Path) -> None:
-    assert parse_arguments({"replay": "demo"}).replay == DEMO_ARCHIVE
+    assert parse_arguments({"replay": "demo"}, SITES).replay == DEMO_ARCHIVE
     archive = tmp_path / "first-half.warc.gz"
     archive.write_bytes(DEMO[: record_offsets(DEMO)[106]])
-    assert parse_arguments({"replay": str(archive)}).replay == archive
+    assert parse_arguments({"replay": str(archive)}, SITES).replay == archive

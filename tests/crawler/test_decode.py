@@ -18,6 +18,7 @@ from crawler.decode import (
     repair_latin1_mojibake,
 )
 from crawler.middlewares.charset import CharsetRepairMiddleware
+from crawler.offline import PageProcessor
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "encoding"
 BUILD = FIXTURES / "_build.py"
@@ -37,6 +38,8 @@ GOLDEN_CASES = [
     ("gbk-gb2312-meta", "text/html", "gb18030", "meta", 0),
     ("gbk-gb2312-meta", None, "gb18030", "meta", 0),
     ("gbk-gb2312-meta", "text/html; charset=gb2312", "gb18030", "header", 0),
+    # w3lib reads a gb2312 declaration as GB18030, so characters beyond GBK survive it.
+    ("gb18030-gb2312-meta", "text/html", "gb18030", "meta", 0),
     # header and meta disagree: the header wins when it decodes (browsers)...
     ("gbk-utf8-meta", "text/html; charset=GBK", "gb18030", "header", 0),
     # ...gives way to the meta when it does not...
@@ -146,7 +149,46 @@ def test_edge_cases(body: bytes, content_type: str | None, text: str) -> None:
 def test_hint_is_tried_before_detection() -> None:
     body = "<p>园区</p>".encode("gbk")
     page = decode_page(body, None, hint="gbk")
-    assert (page.text, page.encoding, page.declared) == ("<p>园区</p>", "gb18030", "none")
+    assert (page.text, page.encoding, page.declared) == ("<p>园区</p>", "gb18030", "site")
+
+
+def test_detection_alone_misreads_the_undeclared_gb18030_page() -> None:
+    """Why a site's charset is worth declaring (and what makes the page a test of it)."""
+    assert decode_page(page_bytes("gb18030-undeclared"), None).text != expected_text(
+        "gb18030-undeclared"
+    )
+
+
+# name, Content-Type header, the site's charset, encoding used, where it came from
+SITE_CHARSET_CASES = [
+    # the page says nothing, or only a server's Western default: the site's charset decodes it
+    ("gb18030-undeclared", None, "gb18030", "gb18030", "site"),
+    ("gb18030-undeclared", "text/html", "gb18030", "gb18030", "site"),
+    ("gb18030-undeclared", "text/html; charset=ISO-8859-1", "gb18030", "gb18030", "site"),
+    ("gb18030-undeclared", "text/html", "gbk", "gb18030", "site"),
+    ("gbk-undeclared", None, "gb18030", "gb18030", "site"),
+    # the page names the site's charset, or a label it contains: the page's declaration
+    ("gb18030-gb2312-meta", "text/html", "gb18030", "gb18030", "meta"),
+    ("gb18030-gb2312-meta", "text/html; charset=gb2312", "gb18030", "gb18030", "header"),
+    ("big5-hk-mirror", "text/html", "big5hkscs", "big5hkscs", "meta"),
+    # never over a BOM, a valid UTF-8 body or another charset the page declares and that fits
+    ("utf8-bom-gbk-meta", None, "gb18030", "utf-8", "bom"),
+    ("utf8-gb2312-meta", None, "gb18030", "utf-8", "none"),
+    ("big5-hk-mirror", "text/html", "gb18030", "big5hkscs", "meta"),
+    ("big5-undeclared", "text/html; charset=big5", "gb18030", "big5hkscs", "header"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "hint", "encoding", "declared"), SITE_CHARSET_CASES
+)
+def test_a_site_charset_decodes_pages_that_declare_none(
+    name: str, content_type: str | None, hint: str, encoding: str, declared: str
+) -> None:
+    page = decode_page(page_bytes(name), content_type, hint=hint)
+    assert page.text == expected_text(name)
+    assert (page.encoding, page.declared) == (encoding, declared)
+    assert page.replacement_chars == 0
 
 
 CONTENT_TYPES = [
@@ -299,3 +341,47 @@ def test_middleware_can_be_disabled() -> None:
 def test_reasons_are_empty_for_a_clean_page() -> None:
     body = page_bytes("gbk-gb2312-meta")
     assert redecode_reasons(expected_text("gbk-gb2312-meta"), body, "text/html") == []
+
+
+DONGHU_URL = "http://www.wehdz.gov.cn/info/1022/10093.htm"
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=ISO-8859-1"])
+def test_middleware_decodes_with_the_site_charset(
+    middleware: CharsetRepairMiddleware, content_type: str
+) -> None:
+    body = page_bytes("gb18030-undeclared")
+    response = HtmlResponse(DONGHU_URL, body=body, headers={"Content-Type": content_type})
+    result = middleware.process_response(Request(DONGHU_URL), response)
+    assert result.text == expected_text("gb18030-undeclared")
+    assert stat(middleware, "reason/site_charset") == 1
+
+
+def test_middleware_gives_no_site_charset_to_a_site_without_one(
+    middleware: CharsetRepairMiddleware,
+) -> None:
+    response = html_response("gb18030-undeclared", "text/html")
+    middleware.process_response(response.request, response)
+    assert stat(middleware, "reason/site_charset") is None
+
+
+def test_middleware_takes_the_charset_of_a_park_of_the_user_file(tmp_path: Path) -> None:
+    sites = tmp_path / "parks.toml"
+    sites.write_text(
+        '[[site]]\nkey = "example"\nname = "示例园区"\nencoding = "gb18030"\n'
+        f'sections = [{{ name = "要闻", url = "{URL}" }}]\n',
+        encoding="utf-8",
+    )
+    crawler = get_crawler(settings_dict={"PARKNEWS_SITES_FILE": str(sites)})
+    mw = CharsetRepairMiddleware.from_crawler(crawler)
+    response = html_response("gb18030-undeclared", "text/html")
+    assert mw.process_response(response.request, response).text == expected_text(
+        "gb18030-undeclared"
+    )
+
+
+def test_a_saved_page_is_decoded_with_its_site_charset() -> None:
+    processor = PageProcessor()
+    raw = page_bytes("gb18030-undeclared")
+    assert processor.text(raw, DONGHU_URL) == expected_text("gb18030-undeclared")
+    assert processor.text(raw, DONGHU_URL, site="generic") != expected_text("gb18030-undeclared")

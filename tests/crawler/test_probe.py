@@ -9,12 +9,8 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from crawler.sites import SITES, read_sites_file
 from tests.sitesrv import SITES_DIR, crawl_env, serve
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 VSB_LIST = SITES_DIR / "www.wehdz.gov.cn" / "xwzx" / "ggyw.htm"
@@ -49,15 +45,18 @@ def test_a_saved_vsb_list_page_gives_its_articles_dates_and_next_page() -> None:
     ]
 
 
-def test_the_text_form_ends_with_a_site_entry_that_is_valid_toml() -> None:
+def test_the_text_form_ends_with_a_site_entry_a_sites_file_takes(tmp_path: Path) -> None:
     done = probe(str(VSB_LIST), "--url", VSB_URL)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("family: vsb")
-    entry = tomllib.loads(done.stdout.split("site entry:\n", 1)[1])
-    (site,) = entry["site"]
-    assert site["family"] == "vsb"
-    assert site["name"] == "武汉东湖新技术开发区"
-    assert site["section"] == [{"name": "光谷要闻", "url": VSB_URL}]
+    entry = done.stdout.split("site entry:\n", 1)[1].replace('key = "wehdz"', 'key = "ljgx"')
+    sites_file = tmp_path / "sites.toml"
+    sites_file.write_text(entry, "utf-8")
+    (site,) = read_sites_file(sites_file, SITES)
+    assert site.family == "vsb"
+    assert site.name == "武汉东湖新技术开发区"
+    assert [(s.name, s.url) for s in site.sections] == [("光谷要闻", VSB_URL)]
+    assert site.allowed_domains == ("www.wehdz.gov.cn",)
 
 
 def test_a_live_hanweb_column_is_fetched_and_its_dataproxy_post_shown() -> None:

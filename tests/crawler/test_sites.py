@@ -58,7 +58,7 @@ def profile(**changes: object) -> SiteProfile:
     ("changes", "message"),
     [
         ({"key": "Bad Key"}, "key must be"),
-        ({"allowed_domains": ()}, "allowed_domains is empty"),
+        ({"allowed_domains": ()}, "no domains"),
         ({"sections": ()}, "no sections"),
         (
             {
@@ -69,7 +69,7 @@ def profile(**changes: object) -> SiteProfile:
             },
             "same name",
         ),
-        ({"sections": (Section("x", "http://elsewhere.cn/"),)}, "outside allowed_domains"),
+        ({"sections": (Section("x", "http://elsewhere.cn/"),)}, "outside the site's domains"),
         ({"article_url_patterns": ("(",)}, "bad article pattern"),
         ({"mirror_of": "nowhere"}, "mirror_of"),
     ],

@@ -420,7 +420,10 @@ def test_drop_title_only_in_head() -> None:
 def test_drop_title_with_the_decoration_a_template_puts_around_it() -> None:
     title = "园区召开政法工作会议"
     assert drop_title(["*园区召开政法工作会议- -", P1], title) == [P1]
-    assert drop_title(["园区召开政法工作会议（上）", P1], title) == ["园区召开政法工作会议（上）", P1]
+    assert drop_title(["园区召开政法工作会议（上）", P1], title) == [
+        "园区召开政法工作会议（上）",
+        P1,
+    ]
 
 
 def test_drop_title_broken_over_two_head_lines() -> None:
