@@ -20,6 +20,7 @@ from crawler.text.bylines import (
     label_alternation,
 )
 from crawler.text.dates import PRINTED_DATETIME, find_datetime
+from crawler.text.inline import HEADLINE_DECORATION
 
 DATE_LABEL = re.compile(rf"(?:{label_alternation(PUBLISHED_LABELS, BARE_DATE_LABELS)})\s*[:：]\s*")
 
@@ -218,15 +219,41 @@ def is_meta_line(line: str) -> bool:
     return bool(bare and bare["H"] is not None and len(line) - bare.end() <= BARE_META_REST_CHARS)
 
 
+def is_dateline(line: str) -> bool:
+    """True for a line that is a date and at most a short name after it ("2003-7-24 钱江晚报",
+    "2024年3月15日"), as reprinted news prints under its headline."""
+    date = PRINTED_DATETIME.match(line.strip())
+    return bool(
+        date
+        and any(date[year] for year in ("y", "cy", "ey", "uy"))
+        and not SENTENCE_END.search(line)
+        and len(line.strip()) - date.end() <= BARE_META_REST_CHARS
+    )
+
+
 def split_inner_meta_lines(blocks: list[str], title: str) -> tuple[list[str], MetaLine]:
     """Meta lines templates put inside the content container, at its head or under a repeated
-    title, taken out of the blocks and read; lines repeating the title go too, and so does a
-    blog's closing "发表于 …" line, whose time is the post's."""
+    title, and datelines before the first paragraph, taken out of the blocks and read; lines
+    repeating the title go too, and so does a blog's closing "发表于 …" line, whose time is the
+    post's."""
     kept: list[str] = []
     found = MetaLine()
+    head = next(
+        (
+            index
+            for index, block in enumerate(blocks)
+            if SENTENCE_END.search(block) and HEADLINE_DECORATION.sub("", block) != title
+        ),
+        len(blocks),
+    )
     for index, block in enumerate(blocks):
         after_title = index > 0 and blocks[index - 1] == title
         if block == title:
+            continue
+        if index < head and is_dateline(block):
+            # Between the headline and the first paragraph: "2003-7-24 钱江晚报".
+            if found.published_at is None and found.source is None:
+                found = read_meta_line(block)
             continue
         if (index < INNER_META_WINDOW or after_title) and is_meta_line(block):
             if found.published_at is None and found.source is None:

@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from crawler.extract import NotAnArticle, build_record
-from crawler.extract.metaline import find_nearby_date, is_meta_line
+from crawler.extract.metaline import (
+    find_nearby_date,
+    is_dateline,
+    is_meta_line,
+    split_inner_meta_lines,
+)
 from crawler.extract.title import reads_as_headline, tidy_title, without_site_name
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
@@ -368,3 +373,32 @@ def test_a_counter_or_a_calendar_caption_is_no_headline(text: str, headline: boo
 )
 def test_a_label_before_the_headline_is_taken_off(title: str, clean: str) -> None:
     assert tidy_title(title, []) == clean
+
+
+@pytest.mark.parametrize(
+    ("line", "dateline"),
+    [
+        ("2003-7-24 钱江晚报", True),
+        ("2024年3月15日", True),
+        ("3月15日 开幕式", False),
+        ("2024-03-15，园区召开了年度工作会议。", False),
+    ],
+)
+def test_a_dateline_is_a_full_date_and_at_most_a_short_name(line: str, dateline: bool) -> None:
+    assert is_dateline(line) is dateline
+
+
+def test_a_dateline_between_headline_and_first_paragraph_dates_the_article() -> None:
+    title = "谁来为无序拆房“埋单”？"
+    blocks = [
+        f"{title}- -",
+        "拆房屡出命案",
+        "本报记者 王燕平",
+        "2003-7-24 钱江晚报",
+        "为拆一幢房，断送了三条人命。",
+        "2005-01-01 另一家报纸",
+    ]
+    kept, found = split_inner_meta_lines(blocks, title)
+    assert found.published_at == "2003-07-24"
+    assert "2003-7-24 钱江晚报" not in kept
+    assert kept[-1] == "2005-01-01 另一家报纸"  # after the first paragraph it is text

@@ -116,6 +116,7 @@ DATE_RIGHT = frozenset(
         "cwce-8f1cdd94",
         "cwce-9b1e5dcb",
         "cwce-a6e8b739",
+        "cwce-ab65832c",
         "cwce-b70f455d",
         "cwce-b828b656",
         "cwce-c2d9f85c",
