@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
@@ -31,8 +31,7 @@ GENERIC_SHAPES = [re.compile(path) for path in cms.GENERIC_ARTICLE_PATHS]
 
 
 def request_key(request: dict[str, Any]) -> Request:
-    fields = tuple(sorted(parse_qsl(request["body"] or "", keep_blank_values=True)))
-    return request["method"], request["url"], fields
+    return cms.ListRequest(**request).key()
 
 
 def parknews_reader(page: cms.ListPage, family: cms.Family | None) -> Any:

@@ -43,6 +43,12 @@ class ListRequest:
     def as_dict(self) -> dict[str, str | None]:
         return {"url": self.url, "method": self.method, "body": self.body}
 
+    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """The request as a server tells it apart: method, URL and form fields by name (in
+        whatever order a script sends them)."""
+        fields = tuple(sorted(parse_qsl(self.body or "", keep_blank_values=True)))
+        return self.method, self.url, fields
+
 
 @dataclass(frozen=True)
 class ListEntry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,9 +19,7 @@ HOSTS = sorted(path.parent.name for path in SITES_DIR.glob("*/_lists.json"))
 
 
 def request_key(request: dict[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    """A request as a server tells it apart: method, URL and the form fields by name."""
-    fields = tuple(sorted(parse_qsl(request["body"] or "", keep_blank_values=True)))
-    return request["method"], request["url"], fields
+    return cms.ListRequest(**request).key()
 
 
 @pytest.mark.parametrize("host", HOSTS)
