@@ -41,7 +41,9 @@ KNOWN_BODY_SELECTORS = (
 
 MIN_BODY_CHARS = 20
 
-MAX_LINK_DENSITY = 0.5
+MAX_LINK_DENSITY = 0.4
+"""A block with more of its text in links is a list (replies, related posts, a menu), never
+the article, however long."""
 
 ANCESTOR_CANDIDATES = 4
 """Wrappers of the densest block that compete with it for the article."""

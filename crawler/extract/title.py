@@ -84,6 +84,9 @@ class TitleCandidate:
     permalink: bool = False
     """Whether it is the text of a link to the page itself (a post's title linking to the
     post): that vouches for it as `<title>` would."""
+    labelled: bool = False
+    """Whether the page labels it as the title ("主题：…", "标题：…"): that vouches for it as
+    `<title>` would."""
 
 
 HEADING_WEIGHTS = {"h1": 3, "h2": 2, "h3": 1, "h4": 1}
@@ -157,7 +160,17 @@ def title_weight(element: etree._Element) -> int:
         weight += 2
     if tag in EMPHASIS_TAGS or element.get("align") == "center":
         weight += 1
+    if not weight and TITLE_LABEL.match(_opening_text(element)):
+        weight = 2
     return weight
+
+
+def _opening_text(element: etree._Element) -> str:
+    """The text an element opens with: its own, else its first child's ("<b>主题：</b>")."""
+    own = (element.text or "").strip()
+    if own or not len(element) or not isinstance(element[0].tag, str):
+        return own
+    return (element[0].text or "").strip()
 
 
 def link_targets(element: etree._Element) -> list[str]:
@@ -190,14 +203,18 @@ def title_candidates(
     end = facts.last_order(content) + 1 if content is not None else start
     found: list[TitleCandidate] = []
     seen: set[str] = set()
-    # Headings are compared without their decoration ("标题- -"); so are the opening lines.
-    opened = {HEADLINE_DECORATION.sub("", clean_inline(line)) for line in opening}
+    # Headings are compared without their decoration ("标题- -") and title label ("主题："); so
+    # are the opening lines.
+    opened = {
+        TITLE_LABEL.sub("", HEADLINE_DECORATION.sub("", clean_inline(line))) for line in opening
+    }
     for heading in facts.once(page_headings):
         element, weight, text = heading.element, heading.weight, heading.text
         if facts.order(element) >= end or is_furniture(element):
             continue
         permalink = permalink_text(element, facts, page_url)
-        text = permalink or text
+        labelled = not permalink and TITLE_LABEL.match(text) is not None
+        text = permalink or (TITLE_LABEL.sub("", text) if labelled else text)
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
             continue
         if facts.order(element) >= start and text not in opened:
@@ -210,7 +227,9 @@ def title_candidates(
         targets = link_targets(element)
         before = facts.order(element) < start
         linked = not permalink and bool(targets) and (before or links_elsewhere(targets, page_url))
-        found.append(TitleCandidate(text, weight, facts.order(element), linked, bool(permalink)))
+        found.append(
+            TitleCandidate(text, weight, facts.order(element), linked, bool(permalink), labelled)
+        )
     return found
 
 
@@ -289,7 +308,7 @@ def best_title(
         text = squeezed(candidate.text)
         if text in sites:
             return -1
-        if text in segments or candidate.permalink:
+        if text in segments or candidate.permalink or candidate.labelled:
             return 2
         return 1 if len(text) >= 4 and text in squeezed_title else 0
 

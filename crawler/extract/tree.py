@@ -73,6 +73,9 @@ BLOCK_TAGS = frozenset(
 
 FURNITURE_TAGS = frozenset({"nav", "aside", "footer"})
 
+LOGIN_FIELD = etree.XPath(".//input[translate(@type, 'PASSWORD', 'password') = 'password']")
+"""A password field: the form holding it is a login box, never the article."""
+
 FURNITURE_NAME = re.compile(
     r"(?:ad|ads|adv|advert\w*|ad[-_]?(?:box|tag|banner|wrap)|guanggao|gg[-_]?box"
     r"|share\w*|bdshare\w*|bshare\w*|jiathis\w*|print[-_]?(?:bar|btn)|footer|breadcrumb"
@@ -180,8 +183,10 @@ def is_hidden(element: etree._Element) -> bool:
 
 def is_furniture(element: etree._Element) -> bool:
     """True for page furniture that templates nest inside the article: ads, share bars,
-    navigation, asides and footers."""
+    navigation, asides, footers and login forms."""
     if element.tag in FURNITURE_TAGS:
+        return True
+    if element.tag == "form" and LOGIN_FIELD(element):
         return True
     names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
     return any(FURNITURE_NAME.fullmatch(name) for name in names)
@@ -209,7 +214,7 @@ def element_text(element: etree._Element) -> str:
 
 Derived = TypeVar("Derived")
 
-MAYBE_FURNITURE = etree.XPath("//nav | //aside | //footer | //*[@class] | //*[@id]")
+MAYBE_FURNITURE = etree.XPath("//nav | //aside | //footer | //form | //*[@class] | //*[@id]")
 """Every element `is_furniture` may find to be furniture (in document order)."""
 
 MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")

@@ -402,3 +402,37 @@ def test_a_dateline_between_headline_and_first_paragraph_dates_the_article() -> 
     assert found.published_at == "2003-07-24"
     assert "2003-7-24 钱江晚报" not in kept
     assert kept[-1] == "2005-01-01 另一家报纸"  # after the first paragraph it is text
+
+
+POST = (
+    "导游的收入很大一部分来自购物的回扣，这是业内的行规，境内游境外游都是这样的。以国内游为例，"
+    "回扣一般在购物额的百分之十左右。旅行车停在购物店门口会有停车费，进店购物一般要停留四十五分钟"
+    "左右，店里会根据客人的人数付钱。所以，以我的经验，一定要看清楚合同，不要听导游瞎说。"
+)
+
+
+def test_a_forum_post_is_told_from_its_reply_index_and_the_login_box() -> None:
+    """A short post under a labelled title; after it an index of replies (each a link, a
+    name and counters), longer than the post; a login form in the side column."""
+    replies = "".join(
+        f"<li><a href='thread.jsp?id={i}'>回复{i}：我去年也遇到过一次，导游带我们进了三家店</a>"
+        f"【<a href='user.jsp?id={i}'>网友{i}</a>】08-11 16:{i:02} 138字 [140/{i}]</li>"
+        for i in range(30)
+    )
+    login = (
+        "<form action='login.jsp' method='post'>您尚未登录，您可以输入您的用户名、密码登录以便"
+        "进行您的操作。请输入用户名<input name='u'>请输入密码<input type='PASSWORD' name='p'>"
+        "选择隐身登录，论坛会员将在用户列表看不到您的信息。</form>"
+    )
+    page = (
+        "<html><head><title>央视论坛</title></head><body>"
+        f"<table><tr><td class='side'>{login}</td><td>"
+        "<table><tr><td class='large'><b>主题：</b> 导游为什么热衷于带人购物？</td></tr>"
+        "<tr><td><b>作者：</b>芊草 <b>时间：</b>2005-08-22 19:13:18</td></tr></table>"
+        f"<table><tr><td><p class='large'>{POST}</p></td></tr></table>"
+        "<table><tr><td><b>回复线索：</b></td></tr></table>"
+        f"<table><tr><td><ul>{replies}</ul></td></tr></table></td></tr></table></body></html>"
+    )
+    found = extract_page(page, "http://bbs.example.cn/forumthread.jsp?id=6910910")
+    assert found["title"] == "导游为什么热衷于带人购物？"
+    assert found["body"] == POST
