@@ -13,7 +13,8 @@ state_opened = object()
 when state is disabled."""
 
 list_page_read = object()
-"""The spider, for each list page it read: `site` (key) and `entries` (article links on it)."""
+"""The spider, for each list page it read: `site` (key), `entries` (article links on it) and
+`family` (the CMS family it was read as)."""
 
 failure = object()
 """Anyone, for a failed request or an unusable page or record: `site` (key or None), `url`,

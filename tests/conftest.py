@@ -84,6 +84,14 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
 GENERIC_DIR = Path(__file__).parent / "fixtures" / "generic"
 
 
+def run_report(result: CrawlResult) -> dict[str, Any]:
+    """The run report of a crawl that wrote one."""
+    reports = sorted((result.output_dir / "runs").glob("*.json"))
+    assert len(reports) == 1
+    loaded: dict[str, Any] = json.loads(reports[0].read_text("utf-8"))
+    return loaded
+
+
 @cache
 def golden_records(root: Path = SITES_DIR) -> dict[str, dict[str, Any]]:
     """Every expected record under `root` (by default: of the fixture sites), by article URL."""

@@ -92,6 +92,8 @@ class SiteRun:
     requests: int = 0
     list_pages: int = 0
     list_entries: int = 0
+    families: Counter[str] = field(default_factory=Counter)
+    """List pages read, by the CMS family they were read as."""
     articles: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
     coverage: Counter[str] = field(default_factory=Counter)
@@ -134,6 +136,7 @@ def site_summary(site: SiteRun, thresholds: Thresholds, judged: bool = True) -> 
         "requests": site.requests,
         "list_pages": site.list_pages,
         "list_entries": site.list_entries,
+        "list_families": dict(site.families),
         "articles": dict(site.articles),
         "records": site.records,
         "field_coverage": {name: site.coverage[name] for name in COVERED_FIELDS},
@@ -264,10 +267,12 @@ class RunReport:
             if item.get(name):
                 site.coverage[name] += 1
 
-    def list_page(self, site: str, entries: int) -> None:
-        """A list page read, and the article links it held."""
+    def list_page(self, site: str, entries: int, family: str = "") -> None:
+        """A list page read, the article links it held and the family it was read as."""
         self.sites[site].list_pages += 1
         self.sites[site].list_entries += entries
+        if family:
+            self.sites[site].families[family] += 1
 
     def failure(
         self, site: str | None, url: str, kind: str, detail: str = "", unanswered: bool = False

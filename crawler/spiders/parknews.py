@@ -197,7 +197,10 @@ class ParknewsSpider(scrapy.Spider):
         entries = reading.entries
         stats.inc_value(f"parknews/{site}/list_pages")
         self.crawler.signals.send_catch_log(
-            parknews_signals.list_page_read, site=site, entries=len(entries)
+            parknews_signals.list_page_read,
+            site=site,
+            entries=len(entries),
+            family=reading.family.name,
         )
         known = self.known_urls(entry.url for entry in entries)
         stats.inc_value(f"parknews/{site}/articles_known", len(known))

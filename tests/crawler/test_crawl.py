@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from itertools import pairwise
@@ -20,6 +19,7 @@ from tests.conftest import (
     golden_records,
     profiled_golden_records,
     run_crawl,
+    run_report,
 )
 from tests.sitesrv import SITES_DIR, RequestLog, serve
 
@@ -185,13 +185,6 @@ def test_full_crawl_bodies_hold_no_repeats_and_no_boilerplate_lines(
         ]
         assert short_marked == [], record["url"]
         assert "信息标题" not in record["body"]
-
-
-def run_report(result: CrawlResult) -> dict[str, Any]:
-    reports = sorted((result.output_dir / "runs").glob("*.json"))
-    assert len(reports) == 1
-    loaded: dict[str, Any] = json.loads(reports[0].read_text("utf-8"))
-    return loaded
 
 
 def test_full_crawl_writes_a_run_report(full_crawl: CrawlResult) -> None:

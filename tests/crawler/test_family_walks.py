@@ -12,7 +12,7 @@ import pytest
 from crawler import cms
 from crawler.decode import decode_page
 from crawler.sites import generic_profile
-from tests.conftest import golden_differences, golden_records, run_crawl
+from tests.conftest import golden_differences, golden_records, run_crawl, run_report
 from tests.sitesrv import SITES_DIR, RequestLog, fetch_through, serve, walk_truth
 
 HOSTS = sorted(path.parent.name for path in SITES_DIR.glob("*/_lists.json"))
@@ -91,3 +91,12 @@ def test_the_family_is_told_in_the_log(start_url_crawl: tuple[str, RequestLog, A
     host, _, crawl = start_url_crawl
     label = cms.family_named(walk_truth(host)["family"]).label
     assert f"recognised as {label}" in crawl.stderr
+
+
+def test_the_run_report_names_the_family_each_list_page_was_read_as(
+    start_url_crawl: tuple[str, RequestLog, Any],
+) -> None:
+    host, _, crawl = start_url_crawl
+    truth = walk_truth(host)
+    site = run_report(crawl)["sites"]["generic"]
+    assert site["list_families"] == {truth["family"]: len(truth["pages"])}
