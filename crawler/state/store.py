@@ -18,7 +18,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +35,14 @@ from crawler.state.articles import (
     stored_row,
 )
 from crawler.state.bands import stored_bands
+from crawler.state.base import (
+    RunInfo,
+    StateBackend,
+    check_final_status,
+    report_json,
+    template_json,
+    template_payloads,
+)
 from crawler.state.errors import STATE_PATH_SETTING, StateError, recovery_hint
 from crawler.state.lock import lock_path_for
 from crawler.state.schema import prepare, transaction
@@ -44,18 +51,6 @@ from crawler.text.minhash import check_signature, rank
 
 QUERY_CHUNK = 500
 """Keys per `IN (...)` query, well below SQLite's limit on bound parameters."""
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """One entry of the run log."""
-
-    run_id: int
-    started: str
-    finished: str | None
-    status: str
-    exit_code: int | None
-    report: dict[str, Any] | None
 
 
 class StateStore:
@@ -263,6 +258,12 @@ class StateStore:
         with the same content hash only its last_seen and last_run change. The stored id
         of a known key is kept. The bands of the article's signature, when it has one and is
         not a duplicate, replace those of its previous revision (`near_duplicates`).
+
+        Of two writers committing one article, the first wins; what the second committed is
+        reported in `CommitResult.conflicts` with the id of the first's article. A known key
+        whose stored revision is the record's revision or later (`lost_race`) keeps what it
+        holds. A new key whose record `claims_content` (see `article_row`) while another
+        article that is no copy holds its content hash is stored as a copy of that article.
         """
         rows = [article_row(record) for record in records]
         with self._guard(), transaction(self._db) as db:
@@ -336,13 +337,7 @@ class StateStore:
         `save_templates` was given, which the store does not interpret."""
         with self._guard():
             rows = self._db.execute("SELECT site, payload FROM template_counts").fetchall()
-        sites: dict[str, Any] = {}
-        for site, payload in rows:
-            try:
-                sites[site] = json.loads(payload)
-            except json.JSONDecodeError as exc:
-                raise self.bad_template(site, str(exc)) from None
-        return sites
+        return template_payloads(rows, self.bad_template)
 
     def bad_template(self, site: str, problem: str) -> StateError:
         """The error for stored template counts of `site` that cannot be used, saying how to
@@ -362,10 +357,7 @@ class StateStore:
                 "INSERT INTO template_counts (site, payload, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT (site) DO UPDATE SET payload = excluded.payload, "
                 "updated = excluded.updated",
-                [
-                    (site, json.dumps(payload, separators=(",", ":"), sort_keys=True), now)
-                    for site, payload in sites.items()
-                ],
+                [(site, template_json(payload), now) for site, payload in sites.items()],
             )
 
     # -- runs
@@ -391,9 +383,8 @@ class StateStore:
     ) -> None:
         """Log the end of run `run_id` with its status ("ok", "failed", …), exit status and
         a JSON-ready report (stats, counts)."""
-        if status == "running":
-            raise ValueError("finish_run needs a final status, not 'running'")
-        payload = None if report is None else json.dumps(report, ensure_ascii=False, default=str)
+        check_final_status(status)
+        payload = report_json(report)
         with self._guard(), transaction(self._db) as db:
             cursor = db.execute(
                 "UPDATE runs SET finished = ?, status = ?, exit_code = ?, report = ? "
@@ -415,3 +406,7 @@ class StateStore:
             RunInfo(run_id, started, finished, status, code, json.loads(rep) if rep else None)
             for run_id, started, finished, status, code, rep in rows
         ]
+
+
+_CHECKED: type[StateBackend] = StateStore
+"""mypy checks here that the SQLite store has every method of the interface."""
