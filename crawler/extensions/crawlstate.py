@@ -31,6 +31,7 @@ from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
 from crawler.extensions.report import ExitStatus
 from crawler.feeds import PARTIAL_SUFFIX
+from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import RunLock, lock_path_for
 from crawler.state.store import StateStore
@@ -68,7 +69,7 @@ def remove_unfinished_files(output_dir: Path) -> list[Path]:
     return removed
 
 
-def finish_staged_batches(store: StateStore, run_id: int | None = None) -> list[str]:
+def finish_staged_batches(store: StateBackend, run_id: int | None = None) -> list[str]:
     """Settle the batches a stopped run left staged: one whose file got its final name is
     committed (its records are written), one whose file did not is forgotten (its records
     are written again). Returns what was done, one line each."""
@@ -101,7 +102,7 @@ class CrawlState:
     (`output_failed`), no later one is put in place: the state does not advance past it.
     """
 
-    def __init__(self, crawler: Crawler, store: StateStore, lock: RunLock | None) -> None:
+    def __init__(self, crawler: Crawler, store: StateBackend, lock: RunLock | None) -> None:
         self.crawler = crawler
         self.store = store
         self.lock = lock

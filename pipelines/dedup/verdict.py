@@ -22,7 +22,7 @@ VerdictKind = Literal["new", "revision", "unchanged", "exact_duplicate", "near_d
 
 
 class ArticleLookup(Protocol):
-    """What `classify` reads from the state: `StateStore` or a `PendingLookup` over one."""
+    """What `classify` reads from the state: a `StateBackend` or a `PendingLookup` over one."""
 
     def get(self, key: str) -> ArticleState | None: ...
 
