@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.settings import BaseSettings
 
 from crawler import signals as parknews_signals
 from crawler.arguments import ArgumentError, parse_arguments
-from crawler.default_settings import parknews_settings
-from crawler.extensions.crawlstate import LOCK_HELD_SETTING
+from crawler.default_settings import parknews_settings, redis_url
+from crawler.extensions.crawlstate import LOCK_HELD_SETTING, open_store
 from crawler.extensions.report import ExitStatus
 from crawler.spiders.parknews import ParknewsSpider
 from crawler.state.errors import StateError
@@ -70,13 +71,23 @@ def check_state_file(path: Path, output_dir: Path) -> str | None:
     return None
 
 
+def check_shared_state(settings: BaseSettings) -> str | None:
+    """Why the crawl state in Redis (REDIS_URL) cannot be used for this run, or None."""
+    try:
+        with open_store(settings) as store:
+            store.check_integrity()
+    except StateError as exc:
+        return str(exc)
+    return None
+
+
 class Command(ScrapyCrawlCommand):
     """Scrapy's crawl command. Before a parknews run starts it checks, each with one line on
     stderr and its own exit status (crawler.extensions.report.ExitStatus): the spider
     arguments (2), every output folder (73), that no other run holds the lock (75), and the
-    state database, every page of it (65). The exit status of a finished run is the one its
-    run report announced (signal `run_judged`); a run stopped before it was judged exits
-    with INTERRUPTED (130)."""
+    state database, every page of it, or the Redis state of REDIS_URL (65). The exit status
+    of a finished run is the one its run report announced (signal `run_judged`); a run
+    stopped before it was judged exits with INTERRUPTED (130)."""
 
     lock: RunLock | None = None
     judged: int | None = None
@@ -104,7 +115,10 @@ class Command(ScrapyCrawlCommand):
             refuse(str(exc), ExitStatus.ALREADY_RUNNING)
         except OSError as exc:
             refuse(f"cannot take the run lock beside {path}: {exc.strerror}", ExitStatus.STATE)
-        problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
+        if redis_url(self.settings):
+            problem = check_shared_state(self.settings)
+        else:
+            problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
         if problem:
             refuse(problem, ExitStatus.STATE)
         self.settings.set(LOCK_HELD_SETTING, True, priority="cmdline")

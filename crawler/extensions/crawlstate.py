@@ -26,14 +26,16 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.feedexport import FeedSlot
+from scrapy.settings import BaseSettings
 
 from crawler import signals as parknews_signals
-from crawler.default_settings import parknews_settings
+from crawler.default_settings import parknews_settings, redis_url
 from crawler.extensions.report import ExitStatus
 from crawler.feeds import PARTIAL_SUFFIX
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import RunLock, lock_path_for
+from crawler.state.redisstore import RedisStateStore
 from crawler.state.store import StateStore
 
 logger = logging.getLogger(__name__)
@@ -84,10 +86,22 @@ def finish_staged_batches(store: StateBackend, run_id: int | None = None) -> lis
     return done
 
 
+def open_store(settings: BaseSettings) -> StateBackend:
+    """The crawl state the settings name: in Redis when REDIS_URL is set (setting or
+    environment variable), under PARKNEWS_REDIS_NAMESPACE; else the SQLite file
+    PARKNEWS_STATE_PATH. StateError when it cannot be used."""
+    parknews = parknews_settings(settings)
+    url = redis_url(settings)
+    if url:
+        return RedisStateStore(url, namespace=parknews.get("PARKNEWS_REDIS_NAMESPACE"))
+    return StateStore(Path(parknews.get("PARKNEWS_STATE_PATH")))
+
+
 class CrawlState:
     """Extension: the state database of this run.
 
-    Settings: PARKNEWS_STATE_ENABLED, PARKNEWS_STATE_PATH, PARKNEWS_OUTPUT_DIR. The run is
+    Settings: PARKNEWS_STATE_ENABLED, PARKNEWS_STATE_PATH (and the run lock beside it),
+    REDIS_URL and PARKNEWS_REDIS_NAMESPACE (`open_store`), PARKNEWS_OUTPUT_DIR. The run is
     logged in the database from start to finish (its end when the run report announces its
     verdict, signal `run_judged`).
 
@@ -128,7 +142,12 @@ class CrawlState:
         if not crawler.settings.getbool(LOCK_HELD_SETTING):
             lock = RunLock(lock_path_for(path))
             lock.acquire()
-        store = StateStore(path)
+        try:
+            store = open_store(crawler.settings)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         for line in finish_staged_batches(store):
             logger.warning("Interrupted run's output: %s", line)
         extension = cls(crawler, store, lock)

@@ -37,11 +37,13 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
-from redis.typing import EncodableT, FieldT
+try:
+    import redis
+except ImportError:  # without the "redis" extra; RedisStateStore then says what to install
+    redis = None  # type: ignore[assignment]
 
 from crawler.cms import article_key
 from crawler.state.articles import (
@@ -64,6 +66,9 @@ from crawler.state.base import (
 from crawler.state.errors import StateError
 from crawler.text.dates import UTC_FORMAT, parse_utc, utc_now
 from crawler.text.minhash import band_keys, check_signature, is_current, rank
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 FORMAT = 1
 """Version of the key layout above, kept in `meta`; a namespace of a newer one is refused."""
@@ -280,6 +285,11 @@ class RedisStateStore:
         self.prefix = key_prefix(namespace)
         self._clock = clock
         self.where = f"Redis {safe_url(url)} namespace {namespace!r}"
+        if redis is None:
+            raise StateError(
+                f"REDIS_URL is set ({safe_url(url)}) but the Redis client is not installed: "
+                f"pip install 'parknews[redis]', or unset REDIS_URL to keep the state in SQLite"
+            )
         try:
             self._redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
         except ValueError as exc:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 
+from crawler.state import redisstore
 from crawler.state.articles import CommitResult
 from crawler.state.errors import StateError
 from crawler.state.redisstore import FORMAT, RedisStateStore, key_prefix, safe_url
@@ -189,3 +190,11 @@ def test_a_staged_batch_is_committed_once(redis_url: str) -> None:
         with pytest.raises(ValueError, match="no batch"):
             first.commit_batch("/out/articles/r-001.jsonl")
         assert first.article_count() == 1
+
+
+def test_without_the_redis_client_the_store_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redisstore, "redis", None)
+    with pytest.raises(StateError, match=r"pip install 'parknews\[redis\]'"):
+        RedisStateStore("redis://127.0.0.1:6379/0")
