@@ -7,11 +7,11 @@ import argparse
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
-from scrapy.settings import BaseSettings
 
 from crawler import signals as parknews_signals
 from crawler.arguments import ArgumentError, parse_arguments
@@ -19,6 +19,7 @@ from crawler.default_settings import parknews_settings, redis_url
 from crawler.extensions.crawlstate import LOCK_HELD_SETTING, open_store
 from crawler.extensions.report import ExitStatus
 from crawler.spiders.parknews import ParknewsSpider
+from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import AlreadyRunning, RunLock, lock_path_for
 from crawler.state.store import StateStore
@@ -63,18 +64,14 @@ def check_state_file(path: Path, output_dir: Path) -> str | None:
             f"article again. Restore the state file from a backup, or, to start afresh on "
             f"purpose, delete it (rm {path}) and run again."
         )
-    try:
-        with StateStore(path) as store:
-            store.check_integrity()
-    except StateError as exc:
-        return str(exc)
-    return None
+    return check_store(lambda: StateStore(path))
 
 
-def check_shared_state(settings: BaseSettings) -> str | None:
-    """Why the crawl state in Redis (REDIS_URL) cannot be used for this run, or None."""
+def check_store(opened: Callable[[], StateBackend]) -> str | None:
+    """Why the store `opened` gives cannot be used for this run (it fails to open or to pass
+    its integrity check), or None."""
     try:
-        with open_store(settings) as store:
+        with opened() as store:
             store.check_integrity()
     except StateError as exc:
         return str(exc)
@@ -115,8 +112,9 @@ class Command(ScrapyCrawlCommand):
             refuse(str(exc), ExitStatus.ALREADY_RUNNING)
         except OSError as exc:
             refuse(f"cannot take the run lock beside {path}: {exc.strerror}", ExitStatus.STATE)
-        if redis_url(self.settings):
-            problem = check_shared_state(self.settings)
+        given = self.settings
+        if redis_url(given):
+            problem = check_store(lambda: open_store(given))
         else:
             problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
         if problem:

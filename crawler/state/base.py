@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from crawler.state.articles import ArticleState, CommitResult
 from crawler.state.errors import StateError
@@ -24,6 +24,27 @@ class RunInfo:
     status: str
     exit_code: int | None
     report: dict[str, Any] | None
+
+
+ClosingT = TypeVar("ClosingT", bound="Closing")
+
+
+class Closing:
+    """A store used as a context manager: `with` closes it at the end."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: ClosingT) -> ClosingT:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class StateBackend(Protocol):
@@ -125,6 +146,15 @@ def template_payloads(
         except json.JSONDecodeError as exc:
             raise bad(site, str(exc)) from None
     return sites
+
+
+def malformed_templates(site: str, where: object, problem: str, delete: str) -> StateError:
+    """The error for stored template counts of `site` in `where` that cannot be used:
+    `problem`, and the command that deletes them."""
+    return StateError(
+        f"the template counts of site {site!r} in {where} are malformed ({problem}). "
+        f"Delete them to start counting afresh: {delete}"
+    )
 
 
 def template_json(payload: Any) -> str:

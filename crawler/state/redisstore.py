@@ -36,7 +36,6 @@ import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,6 +46,7 @@ except ImportError:  # without the "redis" extra; RedisStateStore then says what
 
 from crawler.cms import article_key
 from crawler.state.articles import (
+    ARTICLE_COLUMNS,
     ArticleState,
     CommitResult,
     Conflict,
@@ -56,9 +56,11 @@ from crawler.state.articles import (
     stored_row,
 )
 from crawler.state.base import (
+    Closing,
     RunInfo,
     StateBackend,
     check_final_status,
+    malformed_templates,
     report_json,
     template_json,
     template_payloads,
@@ -264,7 +266,7 @@ def _lua_row(row: Mapping[str, Any], position: int | None) -> dict[str, Any]:
     return out
 
 
-class RedisStateStore:
+class RedisStateStore(Closing):
     """The crawl state in one Redis namespace; see the module docstring for its keys.
 
     Opening connects and checks the namespace's layout version: StateError, naming the
@@ -346,17 +348,6 @@ class RedisStateStore:
         """Close the connections (idempotent)."""
         self._redis.close()
 
-    def __enter__(self) -> RedisStateStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # -- articles
 
     def known(self, keys: Iterable[str]) -> set[str]:
@@ -399,20 +390,8 @@ class RedisStateStore:
             entry = {"url": url, "status": status, "first_seen": first, "last_checked": now}
             self._redis.hset(gone, key, json.dumps(entry, ensure_ascii=False))
 
-    _FIELDS = (
-        "id",
-        "canonical_url",
-        "site",
-        "content_hash",
-        "fingerprint",
-        "signature",
-        "revision",
-        "duplicate_of",
-        "first_seen",
-        "last_seen",
-        "last_run",
-        "num",
-    )
+    _FIELDS = (*ARTICLE_COLUMNS.split(", ")[1:], "num")
+    """The fields of an article's hash that `_state` reads: the columns after the key."""
 
     def _states(self, keys: list[str]) -> list[tuple[ArticleState, int] | None]:
         """What the store holds for each of `keys` (with the article's number), or None."""
@@ -629,11 +608,8 @@ class RedisStateStore:
     def bad_template(self, site: str, problem: str) -> StateError:
         """The error for stored template counts of `site` that cannot be used, saying how to
         delete them."""
-        return StateError(
-            f"the template counts of site {site!r} in {self.where} are malformed ({problem}). "
-            f"Delete them to start counting afresh: "
-            f"redis-cli -u URL HDEL {self._key('templates')} {site}"
-        )
+        delete = f"redis-cli -u URL HDEL {self._key('templates')} {site}"
+        return malformed_templates(site, self.where, problem, delete)
 
     def save_templates(self, sites: Mapping[str, Any]) -> None:
         """Store the template counts of every site in `sites` ({site: JSON-ready payload}), in

@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from crawler.cms import article_key
@@ -36,9 +35,11 @@ from crawler.state.articles import (
 )
 from crawler.state.bands import stored_bands
 from crawler.state.base import (
+    Closing,
     RunInfo,
     StateBackend,
     check_final_status,
+    malformed_templates,
     report_json,
     template_json,
     template_payloads,
@@ -53,7 +54,7 @@ QUERY_CHUNK = 500
 """Keys per `IN (...)` query, well below SQLite's limit on bound parameters."""
 
 
-class StateStore:
+class StateStore(Closing):
     """The crawl state in one SQLite file (WAL journal, synchronous=FULL).
 
     Opening creates the file (and its folder) when missing, applies pending migrations,
@@ -129,17 +130,6 @@ class StateStore:
     def close(self) -> None:
         """Close the database (idempotent)."""
         self._db.close()
-
-    def __enter__(self) -> StateStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- articles
 
@@ -342,11 +332,8 @@ class StateStore:
     def bad_template(self, site: str, problem: str) -> StateError:
         """The error for stored template counts of `site` that cannot be used, saying how to
         delete them."""
-        return StateError(
-            f"the template counts of site {site!r} in {self.path} are malformed ({problem}). "
-            f"Delete them to start counting afresh: "
-            f"sqlite3 {self.path} \"DELETE FROM template_counts WHERE site = '{site}'\""
-        )
+        delete = f"sqlite3 {self.path} \"DELETE FROM template_counts WHERE site = '{site}'\""
+        return malformed_templates(site, self.path, problem, delete)
 
     def save_templates(self, sites: Mapping[str, Any]) -> None:
         """Store the template counts of every site in `sites` ({site: JSON-ready payload}), in
