@@ -266,7 +266,11 @@ def band_rows(store: StateBackend) -> int:
         return count
     assert isinstance(store, RedisStateStore)
     client = store._redis
-    return sum(int(client.scard(key)) for key in client.scan_iter(store.prefix + "band:*"))
+    return sum(
+        len(nums.split(b","))
+        for bucket in client.scan_iter(store.prefix + "bands:*")
+        for nums in client.hvals(bucket)
+    )
 
 
 def bands_of(store: StateBackend, article_id: str) -> int:
