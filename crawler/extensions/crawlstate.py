@@ -105,6 +105,9 @@ class CrawlState:
     logged in the database from start to finish (its end when the run report announces its
     verdict, signal `run_judged`).
 
+    Stats: ``parknews/state/conflicts``, records of this run that another writer sharing the
+    state committed first (each logged with its file).
+
     Records reach the state in three steps. The dedup pipeline announces each record on its
     way to a feed (`record_to_commit`). When an output file is whole on disk but not yet
     under its final name (`batch_ready`), its records are staged in the database. Once the
@@ -246,12 +249,23 @@ class CrawlState:
     def commit(self, path: str) -> bool:
         """Commit one staged batch whose file is in place; False when the state failed."""
         try:
-            self.store.commit_batch(path, run_id=self.run_number)
+            result = self.store.commit_batch(path, run_id=self.run_number)
         except StateError as exc:
             # The batch stays staged in the database: the next run commits it.
             self.in_place.discard(path)
             self.failed(str(exc))
             return False
+        for conflict in result.conflicts:
+            # Another writer sharing the state committed this article first.
+            logger.warning(
+                "%s: article %s (%s) was committed first by another writer as %s",
+                path,
+                conflict.key,
+                conflict.id,
+                conflict.duplicate_of,
+            )
+        if self.crawler.stats is not None and result.conflicts:
+            self.crawler.stats.inc_value("parknews/state/conflicts", len(result.conflicts))
         rows = self.staged.pop(path)
         self.in_place.discard(path)
         self.committed += len(rows)

@@ -82,6 +82,21 @@ def test_a_batch_is_committed_once_its_file_has_its_name(run: Run) -> None:
     assert run.committed == [[first["key"], second["key"]]]
 
 
+def test_an_article_another_writer_committed_first_is_counted_and_logged(
+    run: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = row(1), row(2)
+    run.state.store.commit_written([dict(first, id="f" * 20)])  # another worker, sooner
+    run.announce(first, second)
+    assert run.write("articles", "r-001.jsonl", first, second)
+    assert run.committed == [[first["key"], second["key"]]]
+    assert run.crawler.stats is not None
+    assert run.crawler.stats.get_value("parknews/state/conflicts") == 1
+    assert f"committed first by another writer as {'f' * 20}" in caplog.text
+    stored = run.state.store.get(first["key"])
+    assert stored is not None and stored.id == "f" * 20
+
+
 def test_copies_wait_for_the_batch_of_their_originals(run: Run) -> None:
     original, other = row(1), row(2)
     copy = row(3, duplicate_of=original["id"])
