@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from scrapy.settings import BaseSettings
@@ -43,6 +44,16 @@ PARKNEWS_STATE_GONE_RETRY_DAYS = 7.0
 """Days before an article link that answered 404 or 410 is asked for again."""
 PARKNEWS_INCREMENTAL_RECHECK_PAGES = 0
 """List pages whose articles are all known to read past the first one before paging stops."""
+
+# --- a crawl state shared in Redis ------------------------------------------------------------
+
+REDIS_URL = ""
+"""Scrapy setting (scrapy-redis reads it too), else the environment variable of the same name:
+the Redis server that keeps the crawl state, as redis://[:password@]host:port/db. Empty: the
+state stays in the SQLite file PARKNEWS_STATE_PATH."""
+PARKNEWS_REDIS_NAMESPACE = "default"
+"""Name of the crawl state in Redis: its keys start with parknews:<namespace>:, and crawls of
+different namespaces share nothing."""
 
 # --- run verdict ----------------------------------------------------------------------------------
 
@@ -82,6 +93,11 @@ articles at most 0.46."""
 
 ENVIRONMENT_SETTINGS = frozenset({"PARKNEWS_SITES_FILE"})
 """Settings that an environment variable of the same name sets when no settings source does."""
+
+
+def redis_url(settings: BaseSettings, environ: Mapping[str, str] = os.environ) -> str:
+    """The REDIS_URL of a crawl: the setting, else the environment variable, else ""."""
+    return str(settings.get("REDIS_URL") or environ.get("REDIS_URL") or REDIS_URL)
 
 
 def declared_defaults() -> dict[str, Any]:

@@ -9,7 +9,7 @@ crawl_planned = object()
 """The spider, when it opens: `profiles`, the site profiles it crawls, by key."""
 
 state_opened = object()
-"""The crawl state extension, when the spider opens: `store`, the run's StateStore. Not sent
+"""The crawl state extension, when the spider opens: `store`, the run's StateBackend. Not sent
 when state is disabled."""
 
 list_page_read = object()

@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import redis
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler
@@ -27,6 +28,7 @@ from crawler.extract import build_record
 from crawler.feeds import AtomicFileFeedStorage, TrackingJsonLinesExporter
 from crawler.items import ArticleRecord, record_schema
 from crawler.sites import SITES, generic_profile
+from tests.redisrv import redis_server
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,3 +202,21 @@ def state_crawler(folder: Path, **settings: Any) -> Crawler:
             **settings,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """One real redis-server on 127.0.0.1 for the session (tests/redisrv.py)."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """The session's redis-server, emptied for this test."""
+    client = redis.Redis.from_url(redis_server_url)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_server_url

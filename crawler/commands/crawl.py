@@ -7,6 +7,7 @@ import argparse
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,11 +15,12 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from crawler import signals as parknews_signals
 from crawler.arguments import ArgumentError, parse_arguments
-from crawler.default_settings import parknews_settings
-from crawler.extensions.crawlstate import LOCK_HELD_SETTING
+from crawler.default_settings import parknews_settings, redis_url
+from crawler.extensions.crawlstate import LOCK_HELD_SETTING, open_store
 from crawler.extensions.report import ExitStatus
 from crawler.sites import SitesFileError, load_sites
 from crawler.spiders.parknews import ParknewsSpider
+from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import AlreadyRunning, RunLock, lock_path_for
 from crawler.state.store import StateStore
@@ -63,8 +65,14 @@ def check_state_file(path: Path, output_dir: Path) -> str | None:
             f"article again. Restore the state file from a backup, or, to start afresh on "
             f"purpose, delete it (rm {path}) and run again."
         )
+    return check_store(lambda: StateStore(path))
+
+
+def check_store(opened: Callable[[], StateBackend]) -> str | None:
+    """Why the store `opened` gives cannot be used for this run (it fails to open or to pass
+    its integrity check), or None."""
     try:
-        with StateStore(path) as store:
+        with opened() as store:
             store.check_integrity()
     except StateError as exc:
         return str(exc)
@@ -75,9 +83,10 @@ class Command(ScrapyCrawlCommand):
     """Scrapy's crawl command. Before a parknews run starts it checks, each with one line on
     stderr and its own exit status (crawler.extensions.report.ExitStatus): the sites file
     PARKNEWS_SITES_FILE names and the spider arguments (2), every output folder (73), that
-    no other run holds the lock (75), and the state database, every page of it (65). The
-    exit status of a finished run is the one its run report announced (signal
-    `run_judged`); a run stopped before it was judged exits with INTERRUPTED (130)."""
+    no other run holds the lock (75), and the state database, every page of it, or the Redis
+    state of REDIS_URL (65). The exit status of a finished run is the one its run report
+    announced (signal `run_judged`); a run stopped before it was judged exits with
+    INTERRUPTED (130)."""
 
     lock: RunLock | None = None
     judged: int | None = None
@@ -105,7 +114,11 @@ class Command(ScrapyCrawlCommand):
             refuse(str(exc), ExitStatus.ALREADY_RUNNING)
         except OSError as exc:
             refuse(f"cannot take the run lock beside {path}: {exc.strerror}", ExitStatus.STATE)
-        problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
+        given = self.settings
+        if redis_url(given):
+            problem = check_store(lambda: open_store(given))
+        else:
+            problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
         if problem:
             refuse(problem, ExitStatus.STATE)
         self.settings.set(LOCK_HELD_SETTING, True, priority="cmdline")

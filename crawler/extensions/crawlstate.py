@@ -26,13 +26,16 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.feedexport import FeedSlot
+from scrapy.settings import BaseSettings
 
 from crawler import signals as parknews_signals
-from crawler.default_settings import parknews_settings
+from crawler.default_settings import parknews_settings, redis_url
 from crawler.extensions.report import ExitStatus
 from crawler.feeds import PARTIAL_SUFFIX
+from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import RunLock, lock_path_for
+from crawler.state.redisstore import RedisStateStore
 from crawler.state.store import StateStore
 
 logger = logging.getLogger(__name__)
@@ -68,7 +71,7 @@ def remove_unfinished_files(output_dir: Path) -> list[Path]:
     return removed
 
 
-def finish_staged_batches(store: StateStore, run_id: int | None = None) -> list[str]:
+def finish_staged_batches(store: StateBackend, run_id: int | None = None) -> list[str]:
     """Settle the batches a stopped run left staged: one whose file got its final name is
     committed (its records are written), one whose file did not is forgotten (its records
     are written again). Returns what was done, one line each."""
@@ -83,12 +86,27 @@ def finish_staged_batches(store: StateStore, run_id: int | None = None) -> list[
     return done
 
 
+def open_store(settings: BaseSettings) -> StateBackend:
+    """The crawl state the settings name: in Redis when REDIS_URL is set (setting or
+    environment variable), under PARKNEWS_REDIS_NAMESPACE; else the SQLite file
+    PARKNEWS_STATE_PATH. StateError when it cannot be used."""
+    parknews = parknews_settings(settings)
+    url = redis_url(settings)
+    if url:
+        return RedisStateStore(url, namespace=parknews.get("PARKNEWS_REDIS_NAMESPACE"))
+    return StateStore(Path(parknews.get("PARKNEWS_STATE_PATH")))
+
+
 class CrawlState:
     """Extension: the state database of this run.
 
-    Settings: PARKNEWS_STATE_ENABLED, PARKNEWS_STATE_PATH, PARKNEWS_OUTPUT_DIR. The run is
+    Settings: PARKNEWS_STATE_ENABLED, PARKNEWS_STATE_PATH (and the run lock beside it),
+    REDIS_URL and PARKNEWS_REDIS_NAMESPACE (`open_store`), PARKNEWS_OUTPUT_DIR. The run is
     logged in the database from start to finish (its end when the run report announces its
     verdict, signal `run_judged`).
+
+    Stats: ``parknews/state/conflicts``, records of this run that another writer sharing the
+    state committed first (each logged with its file).
 
     Records reach the state in three steps. The dedup pipeline announces each record on its
     way to a feed (`record_to_commit`). When an output file is whole on disk but not yet
@@ -101,7 +119,7 @@ class CrawlState:
     (`output_failed`), no later one is put in place: the state does not advance past it.
     """
 
-    def __init__(self, crawler: Crawler, store: StateStore, lock: RunLock | None) -> None:
+    def __init__(self, crawler: Crawler, store: StateBackend, lock: RunLock | None) -> None:
         self.crawler = crawler
         self.store = store
         self.lock = lock
@@ -127,7 +145,12 @@ class CrawlState:
         if not crawler.settings.getbool(LOCK_HELD_SETTING):
             lock = RunLock(lock_path_for(path))
             lock.acquire()
-        store = StateStore(path)
+        try:
+            store = open_store(crawler.settings)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         for line in finish_staged_batches(store):
             logger.warning("Interrupted run's output: %s", line)
         extension = cls(crawler, store, lock)
@@ -226,12 +249,23 @@ class CrawlState:
     def commit(self, path: str) -> bool:
         """Commit one staged batch whose file is in place; False when the state failed."""
         try:
-            self.store.commit_batch(path, run_id=self.run_number)
+            result = self.store.commit_batch(path, run_id=self.run_number)
         except StateError as exc:
             # The batch stays staged in the database: the next run commits it.
             self.in_place.discard(path)
             self.failed(str(exc))
             return False
+        for conflict in result.conflicts:
+            # Another writer sharing the state committed this article first.
+            logger.warning(
+                "%s: article %s (%s) was committed first by another writer as %s",
+                path,
+                conflict.key,
+                conflict.id,
+                conflict.duplicate_of,
+            )
+        if self.crawler.stats is not None and result.conflicts:
+            self.crawler.stats.inc_value("parknews/state/conflicts", len(result.conflicts))
         rows = self.staged.pop(path)
         self.in_place.discard(path)
         self.committed += len(rows)

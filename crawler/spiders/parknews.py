@@ -27,8 +27,8 @@ from crawler.extensions.report import STATE_UNUSABLE
 from crawler.extract import NotAnArticle, build_record
 from crawler.feeds import new_run_id, output_feeds, output_folder
 from crawler.sites import SITES, SiteProfile, SiteRegistry, load_sites
+from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
-from crawler.state.store import StateStore
 
 logger = logging.getLogger(__name__)
 ARTICLE_PRIORITY = 1
@@ -67,7 +67,7 @@ class ParknewsSpider(scrapy.Spider):
         self.recheck_pages = 0
         self.gone_retry_days = 0.0
         self.started_mirrors: set[str] = set()
-        self.store: StateStore | None = None
+        self.store: StateBackend | None = None
         """The crawl state, once it has opened (signal `state_opened`); None without one."""
         self.walks: dict[Walk, bool] = {}
         """The walks this run started, and whether each section's last walk was complete."""
@@ -101,7 +101,7 @@ class ParknewsSpider(scrapy.Spider):
             parknews_signals.crawl_planned, profiles=self.profiles, run_id=self.run_id
         )
 
-    def state_opened(self, store: StateStore) -> None:
+    def state_opened(self, store: StateBackend) -> None:
         """Ask the crawl state which articles earlier runs wrote."""
         self.store = store
 

@@ -69,15 +69,40 @@ class ArticleState:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A written record that another writer beat to the store: the store kept the other's
+    article and the record is a copy of it."""
+
+    key: str
+    """`article_key` of the record."""
+    id: str
+    """Record id of the record."""
+    duplicate_of: str
+    """Record id of the article committed first."""
+
+
+@dataclass(frozen=True)
 class CommitResult:
     """What one `commit_written` call did."""
 
     inserted: int = 0
-    """Articles stored for the first time."""
+    """Articles stored for the first time (a record stored as a copy, see `conflicts`,
+    included)."""
     revised: int = 0
     """Known articles whose content changed."""
     unchanged: int = 0
     """Known articles committed again with the same content."""
+    conflicts: tuple[Conflict, ...] = ()
+    """Records that came second (`lost_race`, `claims_content`), in commit order."""
+
+
+def lost_race(row: Mapping[str, Any], stored_revision: int) -> bool:
+    """Whether the row of an article the store holds comes too late: it names a revision
+    (1 for an article its writer took for new) that the store already holds, so another
+    writer committed that revision first. The store keeps what it holds. A row without a
+    revision never loses."""
+    revision = row["revision"]
+    return revision is not None and stored_revision >= revision
 
 
 def commit_rows(
@@ -86,12 +111,17 @@ def commit_rows(
     """Store `rows` (see `article_row`) inside the caller's transaction; see
     `StateStore.commit_written` for what happens to new, changed and unchanged articles."""
     inserted = revised = unchanged = 0
+    conflicts: list[Conflict] = []
     for row in rows:
         stored = db.execute(
-            "SELECT content_hash, revision, num, signature FROM articles WHERE key = ?",
+            "SELECT content_hash, revision, num, signature, id FROM articles WHERE key = ?",
             (row["key"],),
         ).fetchone()
         if stored is None:
+            first = content_owner(db, row)
+            if first is not None:
+                conflicts.append(Conflict(row["key"], row["id"], first))
+                row = {**row, "duplicate_of": first}
             cursor = db.execute(
                 f"INSERT INTO articles ({ARTICLE_COLUMNS}) "
                 f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -112,6 +142,8 @@ def commit_rows(
             )
             file_bands(db, cursor.lastrowid, row)
             inserted += 1
+        elif lost_race(row, stored[1]):
+            conflicts.append(Conflict(row["key"], row["id"], stored[4]))
         elif stored[0] != row["content_hash"]:
             db.execute(
                 "UPDATE articles SET canonical_url = ?, content_hash = ?, "
@@ -143,7 +175,20 @@ def commit_rows(
                 (now, run_id, row["key"]),
             )
             unchanged += 1
-    return CommitResult(inserted, revised, unchanged)
+    return CommitResult(inserted, revised, unchanged, tuple(conflicts))
+
+
+def content_owner(db: sqlite3.Connection, row: Mapping[str, Any]) -> str | None:
+    """For a new row that `claims_content`, the id of the first-committed article with its
+    content hash that is no copy and not the row's own record, else None."""
+    if not row.get("claims_content") or row["duplicate_of"] is not None:
+        return None
+    found = db.execute(
+        "SELECT id FROM articles WHERE content_hash = ? AND duplicate_of IS NULL AND id != ? "
+        "ORDER BY num LIMIT 1",
+        (row["content_hash"], row["id"]),
+    ).fetchone()
+    return None if found is None else str(found[0])
 
 
 def article_state(row: tuple[Any, ...]) -> ArticleState:
@@ -165,7 +210,9 @@ def article_state(row: tuple[Any, ...]) -> ArticleState:
 
 
 def article_row(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The article columns of a written record; ValueError naming a missing field."""
+    """The article columns of a written record, and whether it `claims_content`: its writer
+    found no other article with its content hash, so should another writer have committed
+    one first, the record is stored as a copy of it. ValueError naming a missing field."""
     url = record.get("canonical_url") or record.get("url")
     for name, value in (
         ("canonical_url", url),
@@ -189,6 +236,7 @@ def article_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "signature": None if signature is None else bytes(signature),
         "revision": revision,
         "duplicate_of": record.get("duplicate_of"),
+        "claims_content": bool(record.get("claims_content")),
     }
 
 

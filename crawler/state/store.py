@@ -18,10 +18,8 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from crawler.cms import article_key
@@ -36,6 +34,16 @@ from crawler.state.articles import (
     stored_row,
 )
 from crawler.state.bands import stored_bands
+from crawler.state.base import (
+    Closing,
+    RunInfo,
+    StateBackend,
+    check_final_status,
+    malformed_templates,
+    report_json,
+    template_json,
+    template_payloads,
+)
 from crawler.state.errors import STATE_PATH_SETTING, StateError, recovery_hint
 from crawler.state.lock import lock_path_for
 from crawler.state.schema import prepare, transaction
@@ -46,19 +54,7 @@ QUERY_CHUNK = 500
 """Keys per `IN (...)` query, well below SQLite's limit on bound parameters."""
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """One entry of the run log."""
-
-    run_id: int
-    started: str
-    finished: str | None
-    status: str
-    exit_code: int | None
-    report: dict[str, Any] | None
-
-
-class StateStore:
+class StateStore(Closing):
     """The crawl state in one SQLite file (WAL journal, synchronous=FULL).
 
     Opening creates the file (and its folder) when missing, applies pending migrations,
@@ -134,17 +130,6 @@ class StateStore:
     def close(self) -> None:
         """Close the database (idempotent)."""
         self._db.close()
-
-    def __enter__(self) -> StateStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- articles
 
@@ -263,6 +248,12 @@ class StateStore:
         with the same content hash only its last_seen and last_run change. The stored id
         of a known key is kept. The bands of the article's signature, when it has one and is
         not a duplicate, replace those of its previous revision (`near_duplicates`).
+
+        Of two writers committing one article, the first wins; what the second committed is
+        reported in `CommitResult.conflicts` with the id of the first's article. A known key
+        whose stored revision is the record's revision or later (`lost_race`) keeps what it
+        holds. A new key whose record `claims_content` (see `article_row`) while another
+        article that is no copy holds its content hash is stored as a copy of that article.
         """
         rows = [article_row(record) for record in records]
         with self._guard(), transaction(self._db) as db:
@@ -336,22 +327,13 @@ class StateStore:
         `save_templates` was given, which the store does not interpret."""
         with self._guard():
             rows = self._db.execute("SELECT site, payload FROM template_counts").fetchall()
-        sites: dict[str, Any] = {}
-        for site, payload in rows:
-            try:
-                sites[site] = json.loads(payload)
-            except json.JSONDecodeError as exc:
-                raise self.bad_template(site, str(exc)) from None
-        return sites
+        return template_payloads(rows, self.bad_template)
 
     def bad_template(self, site: str, problem: str) -> StateError:
         """The error for stored template counts of `site` that cannot be used, saying how to
         delete them."""
-        return StateError(
-            f"the template counts of site {site!r} in {self.path} are malformed ({problem}). "
-            f"Delete them to start counting afresh: "
-            f"sqlite3 {self.path} \"DELETE FROM template_counts WHERE site = '{site}'\""
-        )
+        delete = f"sqlite3 {self.path} \"DELETE FROM template_counts WHERE site = '{site}'\""
+        return malformed_templates(site, self.path, problem, delete)
 
     def save_templates(self, sites: Mapping[str, Any]) -> None:
         """Store the template counts of every site in `sites` ({site: JSON-ready payload}), in
@@ -362,10 +344,7 @@ class StateStore:
                 "INSERT INTO template_counts (site, payload, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT (site) DO UPDATE SET payload = excluded.payload, "
                 "updated = excluded.updated",
-                [
-                    (site, json.dumps(payload, separators=(",", ":"), sort_keys=True), now)
-                    for site, payload in sites.items()
-                ],
+                [(site, template_json(payload), now) for site, payload in sites.items()],
             )
 
     # -- runs
@@ -391,9 +370,8 @@ class StateStore:
     ) -> None:
         """Log the end of run `run_id` with its status ("ok", "failed", …), exit status and
         a JSON-ready report (stats, counts)."""
-        if status == "running":
-            raise ValueError("finish_run needs a final status, not 'running'")
-        payload = None if report is None else json.dumps(report, ensure_ascii=False, default=str)
+        check_final_status(status)
+        payload = report_json(report)
         with self._guard(), transaction(self._db) as db:
             cursor = db.execute(
                 "UPDATE runs SET finished = ?, status = ?, exit_code = ?, report = ? "
@@ -415,3 +393,7 @@ class StateStore:
             RunInfo(run_id, started, finished, status, code, json.loads(rep) if rep else None)
             for run_id, started, finished, status, code, rep in rows
         ]
+
+
+_CHECKED: type[StateBackend] = StateStore
+"""mypy checks here that the SQLite store has every method of the interface."""

@@ -35,8 +35,8 @@ from scrapy.statscollectors import StatsCollector
 from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
 from crawler.items import RecordDict
+from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
-from crawler.state.store import StateStore
 from pipelines import process_item_by_record
 from pipelines.boilerplate.lines import drop_blank_blocks, drop_boilerplate_lines
 from pipelines.boilerplate.metadata import LiftedMetadata, drop_title, lift_metadata
@@ -119,7 +119,7 @@ class CleanBodyPipeline:
     def __init__(self, *, learn_templates: bool = True, stats: StatsCollector | None = None):
         self.template = SiteTemplate() if learn_templates else None
         self.stats = stats
-        self.store: StateStore | None = None
+        self.store: StateBackend | None = None
         """The crawl state the template counts are kept in, when the crawl has one."""
 
     @classmethod
@@ -136,7 +136,7 @@ class CleanBodyPipeline:
         crawler.signals.connect(pipeline.state_opened, signal=parknews_signals.state_opened)
         return pipeline
 
-    def state_opened(self, store: StateStore) -> None:
+    def state_opened(self, store: StateBackend) -> None:
         """Take up what earlier runs learnt of each site's template. Counts that cannot be
         read are logged with how to delete them, and counted afresh."""
         if self.template is None:

@@ -33,7 +33,7 @@ from scrapy.statscollectors import StatsCollector
 from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
 from crawler.sites import SiteProfile
-from crawler.state.store import StateStore
+from crawler.state.base import StateBackend
 from crawler.text.minhash import check_threshold
 from pipelines.dedup.index import NearDuplicateIndex
 from pipelines.dedup.restore import restore_damaged_spans
@@ -68,7 +68,7 @@ class DedupPipeline:
         check_threshold(threshold)
         self.stats = stats
         self.signals = signals
-        self.store: StateStore | None = None
+        self.store: StateBackend | None = None
         self.pending = PendingLookup(NoState())
         self.index = NearDuplicateIndex(threshold)
         self.indexed: dict[str, str] = {}
@@ -96,7 +96,7 @@ class DedupPipeline:
             if p.mirror_of is not None and p.mirror_of in profiles
         }
 
-    def state_opened(self, store: StateStore) -> None:
+    def state_opened(self, store: StateBackend) -> None:
         """Search the state store for what earlier runs wrote."""
         self.store = store
         self.pending = PendingLookup(store)

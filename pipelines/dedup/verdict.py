@@ -22,7 +22,7 @@ VerdictKind = Literal["new", "revision", "unchanged", "exact_duplicate", "near_d
 
 
 class ArticleLookup(Protocol):
-    """What `classify` reads from the state: `StateStore` or a `PendingLookup` over one."""
+    """What `classify` reads from the state: a `StateBackend` or a `PendingLookup` over one."""
 
     def get(self, key: str) -> ArticleState | None: ...
 
@@ -56,6 +56,10 @@ class Verdict:
     """Estimated similarity to `duplicate_of` (1.0 for an exact duplicate)."""
     signature: bytes | None = field(default=None, repr=False)
     """MinHash signature of the comparison text, for the index and the state store."""
+    claims_content: bool = False
+    """A new article whose body is long enough to be a copy, and no stored article holds:
+    should another writer commit the same content first, the store keeps this one as a copy
+    of it (`crawler.state.articles.article_row`)."""
 
     @property
     def emit(self) -> bool:
@@ -91,6 +95,7 @@ class Verdict:
         out["key"] = self.key
         out["duplicate_of"] = self.duplicate_of
         out["signature"] = None if self.is_duplicate else self.signature
+        out["claims_content"] = self.claims_content
         return out
 
 
@@ -149,7 +154,7 @@ def classify(
                     return verdict(
                         "near_duplicate", own_id, 1, duplicate_of=doc_id, similarity=score
                     )
-    return verdict("new", own_id, 1)
+    return verdict("new", own_id, 1, claims_content=len(body) >= MIN_BODY_CHARS)
 
 
 class PendingLookup:

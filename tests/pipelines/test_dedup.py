@@ -18,6 +18,7 @@ from scrapy.exceptions import DropItem
 from crawler import signals as parknews_signals
 from crawler.default_settings import PARKNEWS_DEDUP_THRESHOLD as DEFAULT_THRESHOLD
 from crawler.extensions.crawlstate import CrawlState
+from crawler.state.articles import Conflict
 from crawler.state.store import StateStore
 from crawler.text.minhash import (
     SIGNATURE_BYTES,
@@ -690,3 +691,35 @@ def test_pipeline_without_state_indexes_the_whole_run(tmp_path: Path) -> None:
     run.process(record_of(source["a"], "k0000000000000000001"))
     copy = run.process(record_of(source["b"], "k0000000000000000002"))
     assert copy["duplicate_of"] == "k0000000000000000001"
+
+
+def test_short_bodies_claim_no_content_so_each_is_kept_as_an_article(run: Run) -> None:
+    first = dict(ORIGINAL, title="关于公布2024年度第一批名单的通知", body="详见附件。")
+    second = dict(
+        first,
+        id="a0000000000000000002",
+        url="http://www.hhtz.gov.cn/art/2024/11/1/art_1487002_58952001.html",
+        canonical_url="http://www.hhtz.gov.cn/art/2024/11/1/art_1487002_58952001.html",
+    )
+    verdicts = [(run.see(first), first), (Run(run.store, NearDuplicateIndex()).see(second), second)]
+    assert [v.written(r)["claims_content"] for v, r in verdicts] == [False, False]
+    run.commit(*verdicts)
+    stored = [run.store.get(verdict.key) for verdict, _ in verdicts]
+    assert all(state is not None and state.duplicate_of is None for state in stored)
+
+
+def test_two_workers_meeting_one_text_under_two_urls_keep_the_first_as_the_original(
+    run: Run,
+) -> None:
+    source = pair("repost-donghu-5ga")
+    original = record_of(source["a"], "g0000000000000000001")
+    repost = record_of(source["a"], "g0000000000000000002", url=source["b"]["url"])
+    repost["canonical_url"] = repost["url"]
+    other_worker = Run(run.store, NearDuplicateIndex())
+    first, second = run.see(original), other_worker.see(repost)  # neither has committed yet
+    assert first.kind == second.kind == "new" and first.claims_content and second.claims_content
+    run.commit((first, original))
+    result = run.store.commit_written([second.written(repost)])
+    assert result.conflicts == (Conflict(second.key, repost["id"], original["id"]),)
+    stored = run.store.get(second.key)
+    assert stored is not None and stored.duplicate_of == original["id"]

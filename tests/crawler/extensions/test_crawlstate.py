@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.settings import Settings
 
 from crawler import signals as parknews_signals
 from crawler.cms import article_key
-from crawler.extensions.crawlstate import CrawlState, finish_staged_batches
+from crawler.default_settings import redis_url as configured_redis_url
+from crawler.extensions.crawlstate import CrawlState, finish_staged_batches, open_store
+from crawler.state.redisstore import RedisStateStore
 from crawler.state.store import StateStore
 from tests.conftest import state_crawler, write_batch
 
@@ -79,6 +82,21 @@ def test_a_batch_is_committed_once_its_file_has_its_name(run: Run) -> None:
     assert run.committed == [[first["key"], second["key"]]]
 
 
+def test_an_article_another_writer_committed_first_is_counted_and_logged(
+    run: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = row(1), row(2)
+    run.state.store.commit_written([dict(first, id="f" * 20)])  # another worker, sooner
+    run.announce(first, second)
+    assert run.write("articles", "r-001.jsonl", first, second)
+    assert run.committed == [[first["key"], second["key"]]]
+    assert run.crawler.stats is not None
+    assert run.crawler.stats.get_value("parknews/state/conflicts") == 1
+    assert f"committed first by another writer as {'f' * 20}" in caplog.text
+    stored = run.state.store.get(first["key"])
+    assert stored is not None and stored.id == "f" * 20
+
+
 def test_copies_wait_for_the_batch_of_their_originals(run: Run) -> None:
     original, other = row(1), row(2)
     copy = row(3, duplicate_of=original["id"])
@@ -131,3 +149,40 @@ def test_the_batches_of_a_stopped_run_are_settled_by_the_next(tmp_path: Path) ->
         f"committed {written} (1 articles)",
         f"forgot {lost}, which never got its final name",
     ]
+
+
+# --- which store -------------------------------------------------------------------------------
+
+
+def test_redis_url_comes_from_the_setting_else_the_environment() -> None:
+    environ = {"REDIS_URL": "redis://env:6379/0"}
+    given = Settings({"REDIS_URL": "redis://setting:6379/1"})
+    assert configured_redis_url(given, environ) == "redis://setting:6379/1"
+    assert configured_redis_url(Settings(), environ) == "redis://env:6379/0"
+    assert configured_redis_url(Settings(), {}) == ""
+
+
+def test_the_state_is_in_redis_when_redis_url_is_set(tmp_path: Path, redis_url: str) -> None:
+    settings = Settings(
+        {"PARKNEWS_STATE_PATH": str(tmp_path / "state.sqlite3"), "REDIS_URL": redis_url}
+    )
+    settings.set("PARKNEWS_REDIS_NAMESPACE", "east")
+    with open_store(settings) as store:
+        assert isinstance(store, RedisStateStore) and store.prefix == "parknews:east:"
+    settings.set("REDIS_URL", "")
+    with open_store(settings) as store:
+        assert isinstance(store, StateStore) and store.path == tmp_path / "state.sqlite3"
+    assert not (tmp_path / "state.sqlite3.lock").exists()
+
+
+def test_a_run_keeps_its_state_in_redis(tmp_path: Path, redis_url: str) -> None:
+    crawler = state_crawler(tmp_path, REDIS_URL=redis_url)
+    state = crawler.get_extension(CrawlState)
+    assert state is not None and isinstance(state.store, RedisStateStore)
+    crawler.signals.send_catch_log(parknews_signals.record_to_commit, row=row(1))
+    assert write_batch(crawler, tmp_path / "output" / "articles" / "r-001.jsonl", [row(1)])
+    assert state.store.known([row(1)["key"]]) == {row(1)["key"]}
+    assert not (tmp_path / "state.sqlite3").exists()
+    state.run_judged({}, 0)
+    with RedisStateStore(redis_url) as shared:
+        assert shared.runs()[0].status == "ok" and shared.article_count() == 1

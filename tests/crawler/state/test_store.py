@@ -1,20 +1,24 @@
-"""Tests of crawler.state.store and crawler.state.schema: the SQLite state store."""
+"""Tests of the state stores: what both backends (SQLite, Redis) must do alike, run on each,
+then the SQLite store's file, schema and migrations (crawler.state.store, crawler.state.schema)."""
 
 from __future__ import annotations
 
 import signal
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawler.cms import article_key
-from crawler.state.articles import fingerprint_to_hex, fingerprint_to_int
+from crawler.state.articles import Conflict, fingerprint_to_hex, fingerprint_to_int
+from crawler.state.base import StateBackend
 from crawler.state.errors import STATE_PATH_SETTING, StateError
+from crawler.state.redisstore import RedisStateStore
 from crawler.state.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from crawler.state.store import QUERY_CHUNK, StateStore
+from crawler.text.dates import utc_now
 from crawler.text.minhash import SIGNATURE_SCHEME, signature
 from tests.conftest import run_python
 
@@ -36,8 +40,37 @@ def clock() -> Clock:
     return Clock()
 
 
+Opener = Callable[..., StateBackend]
+"""Opens the state of one test on its backend: (clock=...) -> a store, the same state each
+time."""
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the test's state on each backend in turn: the same data whichever opens it."""
+    opened: list[StateBackend] = []
+
+    def opener(clock: Callable[[], str] = utc_now) -> StateBackend:
+        store: StateBackend
+        if request.param == "sqlite":
+            store = StateStore(tmp_path / "state" / "parknews.db", clock=clock)
+        else:
+            store = RedisStateStore(request.getfixturevalue("redis_url"), clock=clock)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        store.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[StateStore]:
+def store(open_store: Opener, clock: Clock) -> StateBackend:
+    return open_store(clock=clock)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, clock: Clock) -> Iterator[StateStore]:
     with StateStore(tmp_path / "state" / "parknews.db", clock=clock) as opened:
         yield opened
 
@@ -83,23 +116,26 @@ def test_new_store_has_schema_wal_and_identity(tmp_path: Path) -> None:
     assert {"articles", "template_counts", "runs"} <= tables
 
 
-def test_store_uses_synchronous_full(store: StateStore) -> None:
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+def test_store_uses_synchronous_full(sqlite_store: StateStore) -> None:
+    assert sqlite_store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_reopening_keeps_state(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with StateStore(path) as first:
+def test_reopening_keeps_state(open_store: Opener) -> None:
+    with open_store() as first:
         first.commit_written([written(ART, "h1")])
-    with StateStore(path) as second:
+    with open_store() as second:
         assert second.known([ART_KEY]) == {ART_KEY}
-        assert second.lock_path == tmp_path / "state.db.lock"
+
+
+def test_the_lock_is_beside_the_state_file(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.db") as store:
+        assert store.lock_path == tmp_path / "state.db.lock"
 
 
 # --- store: articles -----------------------------------------------------------------------------
 
 
-def test_commit_inserts_then_counts_unchanged(store: StateStore, clock: Clock) -> None:
+def test_commit_inserts_then_counts_unchanged(store: StateBackend, clock: Clock) -> None:
     assert store.commit_written([written(ART, "h1", fingerprint="ffffffffffffffff")]).inserted == 1
     first = store.get(ART_KEY)
     assert first is not None
@@ -119,7 +155,7 @@ def test_commit_inserts_then_counts_unchanged(store: StateStore, clock: Clock) -
     )
 
 
-def test_changed_content_is_the_next_revision(store: StateStore) -> None:
+def test_changed_content_is_the_next_revision(store: StateBackend) -> None:
     store.commit_written([written(ART, "h1", fingerprint="0000000000000001")])
     result = store.commit_written([written(ART, "h2", fingerprint="0000000000000002")])
     assert result.revised == 1
@@ -131,7 +167,7 @@ def test_changed_content_is_the_next_revision(store: StateStore) -> None:
     assert state is not None and state.revision == 5
 
 
-def test_same_article_under_another_column_keeps_its_first_id(store: StateStore) -> None:
+def test_same_article_under_another_column_keeps_its_first_id(store: StateBackend) -> None:
     store.commit_written([written(ART, "h1", record_id="aaaaaaaaaaaaaaaaaaaa")])
     store.commit_written([written(ART_OTHER_COLUMN, "h2", record_id="bbbbbbbbbbbbbbbbbbbb")])
     state = store.get(ART_KEY)
@@ -144,8 +180,8 @@ def test_same_article_under_another_column_keeps_its_first_id(store: StateStore)
     assert store.article_count() == 1
 
 
-def test_commit_is_one_transaction(store: StateStore) -> None:
-    with pytest.raises(sqlite3.ProgrammingError):
+def test_commit_is_one_transaction(store: StateBackend) -> None:
+    with pytest.raises((sqlite3.ProgrammingError, ValueError)):
         store.commit_written(
             [written(ART, "h1"), written("http://a.gov.cn/1.html", "h2", duplicate_of=["x"])]
         )
@@ -162,13 +198,13 @@ def test_commit_is_one_transaction(store: StateStore) -> None:
     ],
 )
 def test_commit_refuses_incomplete_records(
-    store: StateStore, record: dict[str, Any], message: str
+    store: StateBackend, record: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         store.commit_written([record])
 
 
-def test_known_answers_many_keys(store: StateStore) -> None:
+def test_known_answers_many_keys(store: StateBackend) -> None:
     urls = [f"http://example.gov.cn/a/{n}.html" for n in range(QUERY_CHUNK * 2 + 7)]
     store.commit_written(
         [written(url, f"h{n}", record_id=f"{n:020d}") for n, url in enumerate(urls[::2])]
@@ -178,7 +214,7 @@ def test_known_answers_many_keys(store: StateStore) -> None:
     assert store.known([]) == set()
 
 
-def test_find_by_content_hash_prefers_the_original(store: StateStore) -> None:
+def test_find_by_content_hash_prefers_the_original(store: StateBackend) -> None:
     store.commit_written(
         [
             written("http://a.gov.cn/1.html", "same", record_id="dup", duplicate_of="orig"),
@@ -190,7 +226,7 @@ def test_find_by_content_hash_prefers_the_original(store: StateStore) -> None:
     assert store.find_by_content_hash("other") is None
 
 
-def test_signatures_of_originals_only(store: StateStore) -> None:
+def test_signatures_of_originals_only(store: StateBackend) -> None:
     store.commit_written(
         [
             written("http://a.gov.cn/1.html", "h1", record_id="one", signature=b"\x01sig"),
@@ -223,12 +259,21 @@ def sig_of(text: str) -> bytes:
     return sig
 
 
-def band_rows(store: StateStore) -> int:
-    count: int = store._db.execute("SELECT count(*) FROM article_bands").fetchone()[0]
-    return count
+def band_rows(store: StateBackend) -> int:
+    """How many (band, article) entries the store files."""
+    if isinstance(store, StateStore):
+        count: int = store._db.execute("SELECT count(*) FROM article_bands").fetchone()[0]
+        return count
+    assert isinstance(store, RedisStateStore)
+    client = store._redis
+    return sum(
+        len(nums.split(b","))
+        for bucket in client.scan_iter(store.prefix + "bands:*")
+        for nums in client.hvals(bucket)
+    )
 
 
-def bands_of(store: StateStore, article_id: str) -> int:
+def bands_of(store: StateBackend, article_id: str) -> int:
     count: int = store._db.execute(
         "SELECT count(*) FROM article_bands JOIN articles ON num = article WHERE id = ?",
         (article_id,),
@@ -236,9 +281,8 @@ def bands_of(store: StateStore, article_id: str) -> int:
     return count
 
 
-def test_near_copy_of_an_article_of_an_earlier_run_is_found(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with StateStore(path) as store:
+def test_near_copy_of_an_article_of_an_earlier_run_is_found(open_store: Opener) -> None:
+    with open_store() as store:
         store.commit_written(
             [
                 written(
@@ -249,7 +293,7 @@ def test_near_copy_of_an_article_of_an_earlier_run_is_found(tmp_path: Path) -> N
                 ),
             ]
         )
-    with StateStore(path) as store:
+    with open_store() as store:
         found = store.near_duplicates(sig_of(NEAR_COPY), 0.6)
         assert [doc for doc, _ in found] == ["trade"] and 0.6 <= found[0][1] < 1.0
         assert store.near_duplicates(sig_of(TEXTS[1]), 0.6) == [("schools", 1.0)]
@@ -261,7 +305,7 @@ def test_near_copy_of_an_article_of_an_earlier_run_is_found(tmp_path: Path) -> N
             store.near_duplicates(b"\x01sig", 0.6)
 
 
-def test_a_revision_replaces_the_articles_bands(store: StateStore) -> None:
+def test_a_revision_replaces_the_articles_bands(store: StateBackend) -> None:
     store.commit_written([written(ART, "h1", signature=sig_of(TEXTS[0]))])
     store.commit_written([written(ART, "h2", signature=sig_of(TEXTS[1]))])
     assert band_rows(store) == 32
@@ -271,7 +315,7 @@ def test_a_revision_replaces_the_articles_bands(store: StateStore) -> None:
     assert band_rows(store) == 32
 
 
-def test_duplicates_get_no_bands(store: StateStore) -> None:
+def test_duplicates_get_no_bands(store: StateBackend) -> None:
     store.commit_written(
         [
             written(ART, "h1", record_id="copy", signature=sig_of(TEXTS[0]), duplicate_of="x"),
@@ -285,7 +329,8 @@ def test_duplicates_get_no_bands(store: StateStore) -> None:
     assert store.near_duplicates(sig_of(TEXTS[0]), 0.6) == [("copy", 1.0)]
 
 
-def test_bands_survive_vacuum(store: StateStore) -> None:
+def test_bands_survive_vacuum(sqlite_store: StateStore) -> None:
+    store = sqlite_store
     store.commit_written(
         [
             written(f"http://a.gov.cn/{n}.html", f"h{n}", record_id=f"doc{n}", signature=None)
@@ -299,7 +344,7 @@ def test_bands_survive_vacuum(store: StateStore) -> None:
 
 
 @pytest.mark.parametrize("value", ["0000000000000000", "7fffffffffffffff", "8000000000000000"])
-def test_fingerprints_survive_int64_storage(store: StateStore, value: str) -> None:
+def test_fingerprints_survive_int64_storage(store: StateBackend, value: str) -> None:
     store.commit_written([written(ART, "h1", fingerprint=value)])
     state = store.get(ART_KEY)
     assert state is not None and state.fingerprint == value
@@ -311,7 +356,7 @@ def test_fingerprint_out_of_range() -> None:
         fingerprint_to_int(1 << 64)
 
 
-def test_recent_article_count(store: StateStore, clock: Clock) -> None:
+def test_recent_article_count(store: StateBackend, clock: Clock) -> None:
     clock.now = "2026-09-01T00:00:00Z"
     store.commit_written([written("http://a.gov.cn/old.html", "h0", record_id="old")])
     clock.now = "2026-11-20T00:00:00Z"
@@ -330,7 +375,7 @@ def test_recent_article_count(store: StateStore, clock: Clock) -> None:
 # --- store: templates and runs -------------------------------------------------------------------
 
 
-def test_template_counts_round_trip(store: StateStore) -> None:
+def test_template_counts_round_trip(store: StateBackend) -> None:
     sipac = {"pages": 3, "counts": {"0a1b2c3d4e5f6a7b": 3}}
     store.save_templates({"sipac": sipac, "donghu": {"pages": 1, "counts": {}}})
     assert store.load_templates() == {"sipac": sipac, "donghu": {"pages": 1, "counts": {}}}
@@ -339,21 +384,27 @@ def test_template_counts_round_trip(store: StateStore) -> None:
     assert store.load_templates()["donghu"] == {"pages": 1, "counts": {}}
 
 
-def test_empty_template_state(store: StateStore) -> None:
+def test_empty_template_state(store: StateBackend) -> None:
     assert store.load_templates() == {}
 
 
-def test_unreadable_template_counts_name_site_and_fix(store: StateStore) -> None:
-    store._db.execute(
-        "INSERT INTO template_counts VALUES ('sipac', '{\"pages\": ', '2026-01-01T00:00:00Z')"
-    )
+def test_unreadable_template_counts_name_site_and_fix(store: StateBackend) -> None:
+    if isinstance(store, StateStore):
+        store._db.execute(
+            "INSERT INTO template_counts VALUES ('sipac', '{\"pages\": ', '2026-01-01T00:00:00Z')"
+        )
+        where, fix = str(store.path), "DELETE FROM"
+    else:
+        assert isinstance(store, RedisStateStore)
+        store._redis.hset(store.prefix + "templates", "sipac", '{"pages": ')
+        where, fix = store.prefix, "HDEL"
     with pytest.raises(StateError) as error:
         store.load_templates()
     message = str(error.value)
-    assert "'sipac'" in message and str(store.path) in message and "DELETE FROM" in message
+    assert "'sipac'" in message and where in message and fix in message
 
 
-def test_run_log(store: StateStore, clock: Clock) -> None:
+def test_run_log(store: StateBackend, clock: Clock) -> None:
     first = store.start_run()
     clock.now = "2026-11-25T12:30:00Z"
     store.finish_run(first, status="ok", exit_code=0, report={"items": 3, "sites": ["sipac"]})
@@ -586,13 +637,12 @@ def test_a_version_3_state_file_gets_section_walks_none_of_them_complete(tmp_pat
         assert store.walk_complete("sipac", SECTION) is True
 
 
-def test_section_walks_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite3"
-    with StateStore(path) as store:
+def test_section_walks_survive_reopening(open_store: Opener) -> None:
+    with open_store() as store:
         assert store.walk_complete("sipac", SECTION) is None
         store.mark_walks([("sipac", SECTION), ("sipac", OTHER_SECTION)], complete=False)
         store.mark_walks([("sipac", SECTION)], complete=True)
-    with StateStore(path) as store:
+    with open_store() as store:
         assert store.walk_complete("sipac", SECTION) is True
         assert store.walk_complete("sipac", OTHER_SECTION) is False
         assert store.walk_complete("generic", SECTION) is None
@@ -600,10 +650,10 @@ def test_section_walks_survive_reopening(tmp_path: Path) -> None:
         assert store.walk_complete("sipac", SECTION) is False
 
 
-def test_gone_links_are_known_until_their_retry_time(tmp_path: Path) -> None:
+def test_gone_links_are_known_until_their_retry_time(open_store: Opener) -> None:
     times = iter(["2026-11-01T00:00:00Z", "2026-11-05T00:00:00Z", "2026-11-20T00:00:00Z"])
     url = "http://www.sipac.gov.cn/szgyyq/tsyq/202410/t20241012_1178825.shtml"
-    with StateStore(tmp_path / "state.sqlite3", clock=lambda: next(times)) as store:
+    with open_store(clock=lambda: next(times)) as store:
         store.mark_gone(url, 404)
         key = article_key(url)
         assert store.gone([key], retry_days=7) == {key}
@@ -613,7 +663,7 @@ def test_gone_links_are_known_until_their_retry_time(tmp_path: Path) -> None:
 # --- staged output batches -----------------------------------------------------------------------
 
 
-def test_a_staged_batch_is_committed_whole_with_its_signatures(store: StateStore) -> None:
+def test_a_staged_batch_is_committed_whole_with_its_signatures(store: StateBackend) -> None:
     sig = signature("园区召开党工委政法工作会议，研究部署今后一个时期政法和基层社会治理工作。" * 3)
     records = [
         written("http://a.gov.cn/1.html", "h1", record_id="1", signature=sig),
@@ -634,7 +684,7 @@ def test_a_staged_batch_is_committed_whole_with_its_signatures(store: StateStore
     assert sig is not None and store.near_duplicates(sig, 0.9)[0][0] == "1"
 
 
-def test_a_discarded_batch_leaves_no_trace(store: StateStore) -> None:
+def test_a_discarded_batch_leaves_no_trace(store: StateBackend) -> None:
     store.stage_batch(
         "/out/articles/r-001.jsonl", [written("http://a.gov.cn/1.html", "h", record_id="1")]
     )
@@ -696,3 +746,55 @@ def test_the_integrity_check_finds_a_damaged_index(tmp_path: Path) -> None:
         store.check_integrity()
     message = str(error.value)
     assert "damaged" in message and str(path) in message and "move the file aside" in message
+
+
+# --- two writers ---------------------------------------------------------------------------------
+
+
+def test_a_record_naming_a_revision_already_stored_came_second(store: StateBackend) -> None:
+    first = store.commit_written([written(ART, "h1", record_id="first", revision=1)])
+    assert first.inserted == 1 and first.conflicts == ()
+    second = store.commit_written(
+        [written(ART_OTHER_COLUMN, "h2", record_id="second", revision=1)], run_id=3
+    )
+    assert (second.inserted, second.revised, second.unchanged) == (0, 0, 0)
+    assert second.conflicts == (Conflict(ART_KEY, "second", "first"),)
+    kept = store.get(ART_KEY)
+    assert kept is not None
+    assert (kept.id, kept.content_hash, kept.revision, kept.canonical_url, kept.last_run) == (
+        "first",
+        "h1",
+        1,
+        ART,
+        None,
+    )
+    # The next revision is taken; the same revision again comes second.
+    assert store.commit_written([written(ART, "h3", revision=2)]).revised == 1
+    late = store.commit_written([written(ART, "h4", record_id="late", revision=2)])
+    assert late.conflicts == (Conflict(ART_KEY, "late", "first"),)
+    # A record without a revision never comes second: it takes the next one.
+    assert store.commit_written([written(ART, "h5")]).revised == 1
+    state = store.get(ART_KEY)
+    assert state is not None and (state.revision, state.content_hash) == (3, "h5")
+
+
+def test_a_record_claiming_content_another_article_holds_is_stored_as_its_copy(
+    store: StateBackend,
+) -> None:
+    sig = sig_of(TEXTS[0])
+    claim = {"claims_content": True, "signature": sig, "revision": 1}
+    store.commit_written([written("http://a.gov.cn/1.html", "same", record_id="one", **claim)])
+    result = store.commit_written(
+        [written("http://b.gov.cn/1.html", "same", record_id="two", **claim)]
+    )
+    assert result.inserted == 1
+    assert result.conflicts == (Conflict("b.gov.cn/1.html", "two", "one"),)
+    copy = store.get("b.gov.cn/1.html")
+    assert copy is not None and copy.duplicate_of == "one"
+    assert store.near_duplicates(sig, 0.9) == [("one", 1.0)]  # the copy is not filed
+    assert band_rows(store) == 32
+    # A record that does not claim its content (a short body, "详见附件。") is its own article.
+    plain = store.commit_written([written("http://c.gov.cn/1.html", "same", record_id="three")])
+    assert plain.conflicts == ()
+    third = store.get("c.gov.cn/1.html")
+    assert third is not None and third.duplicate_of is None
