@@ -41,9 +41,11 @@ BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 # depth limit and Python's recursion limit; runs this long are collapsed to one.
 BARE_DIV_RUN = 64
 
-BARE_DIV_OPENINGS = re.compile(rf"(?:<div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+# The first tag is spelled out so that the regex engine scans for "<" between attempts,
+# instead of starting the repeat at every position of the page.
+BARE_DIV_OPENINGS = re.compile(rf"<div\s*>\s*(?:<div\s*>\s*){{{BARE_DIV_RUN - 1},}}", re.I)
 
-BARE_DIV_CLOSINGS = re.compile(rf"(?:</div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+BARE_DIV_CLOSINGS = re.compile(rf"</div\s*>\s*(?:</div\s*>\s*){{{BARE_DIV_RUN - 1},}}", re.I)
 
 
 class NotAnArticle(Exception):
