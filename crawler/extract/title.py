@@ -24,7 +24,6 @@ from crawler.extract.tree import (
     element_text,
     is_furniture,
     is_hidden,
-    xpath_elements,
 )
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
@@ -107,11 +106,18 @@ TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s
 """What sites put between the headline and their own name in `<title>`."""
 
 
-MAYBE_HEADINGS = etree.XPath(
-    "//h1 | //h2 | //h3 | //h4 | //b | //strong | //font | //center"
-    " | //*[@align='center'] | //*[@class] | //*[@id]"
-)
-"""Every element `title_weight` may find headline-like (in document order)."""
+HEADING_TAGS = frozenset({*HEADING_WEIGHTS, *EMPHASIS_TAGS})
+"""Tags that weigh for a headline whatever the element's attributes."""
+
+
+def may_be_heading(element: etree._Element) -> bool:
+    """False for the elements `title_weight` cannot find headline-like (a quick test)."""
+    return (
+        element.tag in HEADING_TAGS
+        or element.get("class") is not None
+        or element.get("id") is not None
+        or element.get("align") == "center"
+    )
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ class Heading:
 def page_headings(facts: PageFacts) -> list[Heading]:
     """The page's headline-like elements in document order; computed once a page."""
     found = []
-    for element in xpath_elements(facts.root, MAYBE_HEADINGS):
+    for element in filter(may_be_heading, facts.elements):
         weight = title_weight(element)
         if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
             found.append(Heading(element, weight, heading_text(element, facts)))

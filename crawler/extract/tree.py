@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar, cast
@@ -127,8 +127,6 @@ def first_value(root: etree._Element, path: etree.XPath) -> str:
     return str(found[0]) if isinstance(found, list) and found else ""
 
 
-HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
-
 HIDDEN_MARK = "data-parknews-hidden"
 
 
@@ -165,17 +163,34 @@ def hides_itself(element: etree._Element) -> bool:
     )
 
 
-def mark_hidden(root: etree._Element) -> None:
-    """Mark the elements a page hides, once: the walks over the page then test one attribute
-    per element instead of reading its style."""
-    for element in xpath_elements(root, HIDING_ATTRIBUTES):
-        if hides_itself(element):
-            element.set(HIDDEN_MARK, "")
+def mark_hidden(nodes: Iterable[etree._Element]) -> list[etree._Element]:
+    """Mark the elements among `nodes` that the page hides, once: the walks over the page then
+    test one attribute per element instead of reading its style. The marked elements."""
+    marked = []
+    for node in nodes:
+        if (
+            node.get("style") is not None
+            or node.get("hidden") is not None
+            or node.get("aria-hidden") is not None
+        ) and hides_itself(node):
+            node.set(HIDDEN_MARK, "")
+        if node.get(HIDDEN_MARK) is not None:
+            marked.append(node)
+    return marked
 
 
 def is_hidden(element: etree._Element) -> bool:
     """True when `mark_hidden` found the element hidden."""
     return element.get(HIDDEN_MARK) is not None
+
+
+def may_be_furniture(element: etree._Element) -> bool:
+    """False for the elements `is_furniture` cannot find to be furniture (a quick test)."""
+    return (
+        element.tag in FURNITURE_TAGS
+        or element.get("class") is not None
+        or element.get("id") is not None
+    )
 
 
 def is_furniture(element: etree._Element) -> bool:
@@ -209,11 +224,6 @@ def element_text(element: etree._Element) -> str:
 
 Derived = TypeVar("Derived")
 
-MAYBE_FURNITURE = etree.XPath("//nav | //aside | //footer | //*[@class] | //*[@id]")
-"""Every element `is_furniture` may find to be furniture (in document order)."""
-
-MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")
-
 
 class PageFacts:
     """What the extractor learns of one parsed page once and then asks many times: which
@@ -225,16 +235,20 @@ class PageFacts:
 
     def __init__(self, root: etree._Element) -> None:
         self.root = root
-        mark_hidden(root)
+        self.nodes: list[etree._Element] = list(root.iter())
+        """Every node of the page, comments and processing instructions too, in document
+        order: the walks over the whole page read this list instead of the tree."""
+        self.elements = [node for node in self.nodes if isinstance(node.tag, str)]
+        """The elements of `nodes`."""
         self.hidden: set[etree._Element] = set()
-        for element in xpath_elements(root, MARKED_HIDDEN):
+        for element in mark_hidden(self.elements):
             self.hidden.update(element.iter())
         self._texts: dict[etree._Element, str] = {}
         self._pieces: list[str] = []
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._offsets: list[int] | None = None
         self._linked: dict[etree._Element, int] | None = None
-        self._order: dict[etree._Element, int] | None = None
+        self._order = {node: index for index, node in enumerate(self.nodes)}
         self._furniture: set[etree._Element] | None = None
         self._derived: dict[Callable[[PageFacts], object], object] = {}
 
@@ -247,8 +261,8 @@ class PageFacts:
         comment thread or a footer is never the article, nor a part of it."""
         if self._furniture is None:
             self._furniture = set()
-            for node in xpath_elements(self.root, MAYBE_FURNITURE):
-                if node not in self._furniture and is_furniture(node):
+            for node in self.elements:
+                if may_be_furniture(node) and node not in self._furniture and is_furniture(node):
                     self._furniture.update(node.iter())
         return element in self._furniture
 
@@ -318,8 +332,6 @@ class PageFacts:
 
     def order(self, element: etree._Element) -> int:
         """The element's position in document order."""
-        if self._order is None:
-            self._order = {found: index for index, found in enumerate(self.root.iter())}
         return self._order[element]
 
     def once(self, compute: Callable[[PageFacts], Derived]) -> Derived:
