@@ -3,6 +3,7 @@ containers and the densest text compete on how much sentence text they hold outs
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from lxml import etree
@@ -56,6 +57,9 @@ MIN_FURNITURE_CHARS = 60
 """...when those lines make a footer's worth of text (a two-line article that names a
 website identifier in passing is still an article)."""
 FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
+
+DENSEST_TRIED = 5
+"""The densest elements tried, best first, for one that is not mostly links."""
 
 MIN_OWN_CHARS = 10
 """Characters of its own text an element needs to count in the density walk."""
@@ -164,12 +168,13 @@ def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None
     itself counts for it and its parent (a table cell of text broken by <br> is a container
     too), and half for its grandparent."""
     scores: dict[etree._Element, float] = {}
-    for node in facts.root.iter():
-        if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS:
+    for node in facts.nodes[start:]:
+        tag = node.tag
+        if not isinstance(tag, str) or tag in NOT_TEXT_HOLDERS:
             continue
-        if start and facts.order(node) < start:
-            continue
-        raw = (node.text or "") + "".join(c.tail or "" for c in node)
+        raw = node.text or ""
+        if len(node):
+            raw += "".join([child.tail or "" for child in node])
         if len(raw) < MIN_OWN_CHARS or not facts.visible(node) or facts.in_furniture(node):
             continue
         own = clean_inline(raw)
@@ -183,8 +188,11 @@ def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None
             if holder is not None:
                 scores[holder] = scores.get(holder, 0.0) + score * share
     # Of a block and the element that only wraps it, the wrapper: it holds the whole article.
-    ranked = sorted(scores.items(), key=lambda item: (item[1], -depth(item[0])), reverse=True)
-    for element, _ in ranked[:5]:
+    # Depths are counted only for the elements scoring as much as the fifth best.
+    fifth = min(heapq.nlargest(DENSEST_TRIED, scores.values()), default=0.0)
+    contenders = [(element, score) for element, score in scores.items() if score >= fifth]
+    ranked = sorted(contenders, key=lambda item: (item[1], -depth(item[0])), reverse=True)
+    for element, _ in ranked[:DENSEST_TRIED]:
         if (
             facts.link_density(element) <= MAX_LINK_DENSITY
             and len(facts.text(element)) >= MIN_BODY_CHARS
