@@ -247,7 +247,7 @@ class PageFacts:
         self._pieces: list[str] = []
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._offsets: list[int] | None = None
-        self._linked: dict[etree._Element, int] | None = None
+        self._linked: dict[etree._Element, int] = {}
         self._order = {node: index for index, node in enumerate(self.nodes)}
         self._furniture: set[etree._Element] | None = None
         self._derived: dict[Callable[[PageFacts], object], object] = {}
@@ -296,39 +296,33 @@ class PageFacts:
 
     def _index_text(self) -> dict[etree._Element, tuple[int, int]]:
         """Walk the page once, as `element_text` would walk the root, noting for every
-        element walked the run of text pieces that is its own text (its tail left out)."""
-        pieces = self._pieces
+        node walked the run of text pieces that is its own text (its tail left out)."""
+        pieces, root, hidden = self._pieces, self.root, self.hidden
         spans: dict[etree._Element, tuple[int, int]] = {}
-        stack: list[tuple[etree._Element, bool]] = [(self.root, False)]
-        while stack:
-            node, closing = stack.pop()
-            if closing:
-                spans[node] = (spans[node][0], len(pieces))
-                if node.tail and node is not self.root:
-                    pieces.append(node.tail)
+        opened: list[int] = []  # where the text of each element being walked starts
+        walk = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+        for event, node in walk:
+            if event == "start":
+                opened.append(len(pieces))
+                # The walk never enters a hidden element, so a node it meets in `hidden` is
+                # one the page hides itself.
+                if node.tag in SKIPPED_TAGS or node in hidden:
+                    walk.skip_subtree()  # its "end" still comes, with no text in between
+                elif node.text:
+                    pieces.append(node.text)
                 continue
-            if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
-                spans[node] = (len(pieces), len(pieces))
-                if node.tail and node is not self.root:
-                    pieces.append(node.tail)
-                continue
-            spans[node] = (len(pieces), -1)
-            if node.text:
-                pieces.append(node.text)
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(node))
+            start = opened.pop() if event == "end" else len(pieces)
+            spans[node] = (start, len(pieces))
+            if node.tail and node is not root:
+                pieces.append(node.tail)
         return spans
 
     def linked_chars(self, element: etree._Element) -> int:
         """Characters of the text of the links under (or at) an element."""
-        if self._linked is None:
-            self._linked = {}
-            for link in self.root.iter("a"):
-                chars = len(self.text(link))
-                if chars:
-                    for holder in (link, *link.iterancestors()):
-                        self._linked[holder] = self._linked.get(holder, 0) + chars
-        return self._linked.get(element, 0)
+        found = self._linked.get(element)
+        if found is None:
+            found = self._linked[element] = sum(len(self.text(a)) for a in element.iter("a"))
+        return found
 
     def order(self, element: etree._Element) -> int:
         """The element's position in document order."""
