@@ -438,7 +438,9 @@ def decode_page(body: bytes, content_type: str | None, *, hint: str | None = Non
         encoding=chosen.encoding,
         declared=chosen.source,
         replacement_chars=text.count("\ufffd"),
-        private_use_chars=len(_PRIVATE_USE.findall(text)),
+        private_use_chars=(
+            len(_PRIVATE_USE.findall(text)) if latin1_runs or gbk_runs else chosen.private_use
+        ),
         repaired=repaired,
     )
 
