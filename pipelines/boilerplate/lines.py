@@ -169,7 +169,16 @@ def is_boilerplate_line(block: str) -> bool:
     for rule in BOILERPLATE_RULES:
         if len(text) <= rule.max_chars and rule.pattern.fullmatch(text):
             return True
-    if len(text) > _CHROME_LINE_MAX_CHARS:
+    return len(text) <= _CHROME_LINE_MAX_CHARS and _only_chrome_tokens(text)
+
+
+def _only_chrome_tokens(text: str) -> bool:
+    """True when `CHROME_TOKENS` and separators make up the whole text."""
+    # The first character that is no separator must be part of the first token, which
+    # starts no later than it: a match tried there spares most lines replacing every token.
+    separators = _CHROME_REST_RE.match(text)
+    first = separators.end() if separators else 0
+    if not any(_CHROME_TOKEN_RE.match(text, start) for start in range(first + 1)):
         return False
     rest = _CHROME_TOKEN_RE.sub(" ", text)
     return rest != text and _CHROME_REST_RE.fullmatch(rest) is not None
