@@ -171,14 +171,24 @@ def link_targets(element: etree._Element) -> list[str]:
     return [href for link in element.iter("a") if (href := link.get("href"))]
 
 
-def links_elsewhere(targets: list[str], page_url: str) -> bool:
-    """True when one of the hrefs leads to another page than `page_url`."""
-    own = canonical_url(page_url)
-    for href in targets:
-        absolute = safe_urljoin(page_url, href)
-        if absolute is None or canonical_url(absolute) != own:
-            return True
-    return False
+class PageLinks:
+    """Where the links of one page lead: each href is resolved and canonicalised once, as the
+    page's own URL is, however many headings hold it."""
+
+    def __init__(self, page_url: str) -> None:
+        self.page_url = page_url
+        self.own = canonical_url(page_url)
+        self._canonical: dict[str, str | None] = {}
+
+    def elsewhere(self, targets: list[str]) -> bool:
+        """True when one of the hrefs leads to another page than the page itself."""
+        for href in targets:
+            if href not in self._canonical:
+                absolute = safe_urljoin(self.page_url, href)
+                self._canonical[href] = canonical_url(absolute) if absolute is not None else None
+            if self._canonical[href] != self.own:
+                return True
+        return False
 
 
 def title_candidates(
@@ -186,16 +196,16 @@ def title_candidates(
 ) -> list[TitleCandidate]:
     """Headline-like lines of the page that stand before the article, or open it (one of
     its `opening` lines), and are not a meta line or a sentence."""
-    root = facts.root
-    start = facts.order(content) if content is not None else sum(1 for _ in root.iter())
+    start = facts.order(content) if content is not None else len(facts.nodes)
     end = facts.last_order(content) + 1 if content is not None else start
     found: list[TitleCandidate] = []
     seen: set[str] = set()
+    page_links = PageLinks(page_url)
     for heading in facts.once(page_headings):
         element, weight, text = heading.element, heading.weight, heading.text
         if facts.order(element) >= end or is_furniture(element):
             continue
-        permalink = permalink_text(element, facts, page_url)
+        permalink = permalink_text(element, facts, page_links)
         text = permalink or text
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
             continue
@@ -208,12 +218,12 @@ def title_candidates(
         # leads to this very page (a blog post's title linking to the post).
         targets = link_targets(element)
         before = facts.order(element) < start
-        linked = not permalink and bool(targets) and (before or links_elsewhere(targets, page_url))
+        linked = not permalink and bool(targets) and (before or page_links.elsewhere(targets))
         found.append(TitleCandidate(text, weight, facts.order(element), linked, bool(permalink)))
     return found
 
 
-def permalink_text(element: etree._Element, facts: PageFacts, page_url: str) -> str | None:
+def permalink_text(element: etree._Element, facts: PageFacts, page_links: PageLinks) -> str | None:
     """The text of a link at or in a heading that leads to the page itself (a blog post's
     title linking to the post, beside a link to its category), if it reads as a headline.
     A line of more links is a pager or a menu whose current entry links to the page."""
@@ -222,7 +232,7 @@ def permalink_text(element: etree._Element, facts: PageFacts, page_url: str) -> 
         return None
     for link in links:
         href = (link.get("href") or "").strip()
-        if href and not href.startswith("#") and not links_elsewhere([href], page_url):
+        if href and not href.startswith("#") and not page_links.elsewhere([href]):
             text = DECORATION.sub("", facts.text(link))
             return text if reads_as_headline(text) else None
     return None
@@ -241,13 +251,14 @@ def headline_anchor(
     references = {r for r in references if len(r) >= MIN_TITLE_CHARS and r not in sites}
     best: etree._Element | None = None
     longest = 0
+    page_links = PageLinks(page_url)
     for heading in facts.once(page_headings) if references else []:
         text = squeezed(heading.text)
         if (
             len(text) > longest
             and text in references
             and not facts.in_furniture(heading.element)
-            and not links_elsewhere(link_targets(heading.element), page_url)
+            and not page_links.elsewhere(link_targets(heading.element))
         ):
             best, longest = heading.element, len(text)
     return best
