@@ -198,7 +198,10 @@ def is_furniture(element: etree._Element) -> bool:
     navigation, asides and footers."""
     if element.tag in FURNITURE_TAGS:
         return True
-    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
+    class_names, element_id = element.get("class"), element.get("id")
+    if not class_names and not element_id:
+        return False
+    names = f"{class_names or ''} {element_id or ''}".lower().split()
     return any(FURNITURE_NAME.fullmatch(name) for name in names)
 
 
