@@ -18,6 +18,7 @@ from crawler.cms import url_date
 from crawler.extract.blocks import BlockWalker, following_attachments, page_lines
 from crawler.extract.container import MIN_BODY_CHARS, choose_container
 from crawler.extract.metaline import (
+    TAIL_WINDOW,
     find_breadcrumb_section,
     find_editor_line,
     find_meta_line,
@@ -130,7 +131,7 @@ def record_of_tree(
     blocks, inner_meta = split_inner_meta_lines(blocks, title)
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    head, tail = page_lines(root, content, url)
+    head, tail = page_lines(root, content, url, lines_after=TAIL_WINDOW)
     attachments = attachments + [
         a for a in following_attachments(content, url) if a not in attachments
     ]

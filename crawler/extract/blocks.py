@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ class BlockWalker:
     """Turns an element into paragraph blocks, images and attachments, in page order.
 
     `lines_only` walks for the text lines alone (images, links and attachments are not
-    looked at): how the page around the article is read.
+    looked at): how the page around the article is read. With `stand_in` and `lines_after`,
+    the walk ends once that many lines follow the stand-in.
     """
 
     def __init__(
@@ -113,9 +115,12 @@ class BlockWalker:
         stand_in: etree._Element | None = None,
         skip_furniture: bool = False,
         lines_only: bool = False,
+        lines_after: int | None = None,
     ) -> None:
         self.base_url = base_url
         self.stand_in = stand_in
+        self.lines_after = lines_after
+        self._stop_at: float = math.inf
         self.skip_furniture = skip_furniture
         self.lines_only = lines_only
         self.blocks: list[Block] = []
@@ -157,17 +162,20 @@ class BlockWalker:
         self._line_any_links = []
 
     def _visit(self, node: etree._Element, top: bool = False) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if not tag or tag in SKIPPED_TAGS or (is_hidden(node) and not top):
-            self._tail(node, top)
-            return
-        if self.skip_furniture and not top and is_furniture(node):
+        tag = node.tag
+        if (
+            not isinstance(tag, str)
+            or tag in SKIPPED_TAGS
+            or (not top and (is_hidden(node) or (self.skip_furniture and is_furniture(node))))
+        ):
             self._tail(node, top)
             return
         if node is self.stand_in:
             self._flush()
             self.blocks.append(Block(CONTENT_MARK))
             self._tail(node, top)
+            if self.lines_after is not None:
+                self._stop_at = len(self.blocks) + self.lines_after
             return
         block = tag in BLOCK_TAGS
         saved = (self._centered, self._caption)
@@ -189,6 +197,8 @@ class BlockWalker:
             self._line.append(node.text)
         links_before = len(self._line)
         for child in node:
+            if len(self.blocks) >= self._stop_at:
+                return  # the lines wanted are all read
             self._visit(child)
         if tag == "a" and not self.lines_only:
             link_text = ([node.text] if node.text else []) + self._line[links_before:]
@@ -283,15 +293,16 @@ def link_list_blocks(blocks: list[Block]) -> set[int]:
 
 
 def page_lines(
-    root: etree._Element, content: etree._Element, base_url: str
+    root: etree._Element, content: etree._Element, base_url: str, lines_after: int | None = None
 ) -> tuple[list[str], list[str]]:
-    """The page's visible text lines before and after the content container."""
-    walker = BlockWalker(base_url, stand_in=content, lines_only=True)
+    """The page's visible text lines before and after the content container; of those after
+    it, the first `lines_after` (all of them when None)."""
+    walker = BlockWalker(base_url, stand_in=content, lines_only=True, lines_after=lines_after)
     walker.walk(root)
     lines = [b.text for b in walker.blocks]
     if CONTENT_MARK in lines:
         at = lines.index(CONTENT_MARK)
-        return lines[:at], lines[at + 1 :]
+        return lines[:at], lines[at + 1 :][:lines_after]
     return lines, []
 
 
