@@ -168,13 +168,13 @@ def mark_hidden(nodes: Iterable[etree._Element]) -> list[etree._Element]:
     test one attribute per element instead of reading its style. The marked elements."""
     marked = []
     for node in nodes:
-        if (
-            node.get("style") is not None
-            or node.get("hidden") is not None
-            or node.get("aria-hidden") is not None
-        ) and hides_itself(node):
+        names = node.keys()
+        if not names:
+            continue  # most elements have no attributes at all
+        if ("style" in names or "hidden" in names or "aria-hidden" in names) and hides_itself(node):
             node.set(HIDDEN_MARK, "")
-        if node.get(HIDDEN_MARK) is not None:
+            marked.append(node)
+        elif HIDDEN_MARK in names:
             marked.append(node)
     return marked
 
