@@ -99,8 +99,11 @@ def furniture_text(facts: PageFacts) -> dict[etree._Element, FurnitureText]:
     in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once a page."""
     found: dict[etree._Element, FurnitureText] = {}
     for node in facts.root.iter(*FURNITURE_BLOCKS):
-        pieces = [node.text or "", *(child.tail or "" for child in node)]
-        lines = [clean_inline(p) for p in pieces if p and FURNITURE_LINE.search(p)]
+        pieces = [node.text, *(child.tail for child in node)]
+        # Most pieces are the source's indentation: no footer line is blank.
+        lines = [
+            clean_inline(p) for p in pieces if p and not p.isspace() and FURNITURE_LINE.search(p)
+        ]
         if lines:
             chars = sum(len(line) for line in lines)
             marks = sum(line.count(mark) for line in lines for mark in SENTENCE_MARKS)
