@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.tree import PageFacts, css_elements
+from crawler.extract.tree import PageFacts
 from crawler.text.inline import clean_inline
 from crawler.text.vocabulary import FURNITURE_LINE
 
@@ -132,14 +132,13 @@ def choose_container(
     scoring close to the best, the deepest is taken, so a page-wide wrapper that also holds
     sidebars and navigation loses to the article block inside it.
     """
-    root = facts.root
     if override:
-        for element in css_elements(root, override, source):
+        for element in facts.css(override, source):
             if facts.visible(element) and len(facts.text(element)) >= MIN_BODY_CHARS:
                 return element
     candidates: list[etree._Element] = []
     for query in KNOWN_BODY_SELECTORS:
-        for element in css_elements(root, query, source):
+        for element in facts.css(query, source):
             if element not in candidates:
                 candidates.append(element)
     start = facts.order(headline) if headline is not None else 0

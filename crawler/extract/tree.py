@@ -99,8 +99,15 @@ def selector_needles(query: str) -> tuple[str, ...] | None:
     if match is None:
         return None
     needles = [f"<{match['tag'].lower()}"] if match["tag"] else []
-    needles += [name.lower() for name in SELECTOR_NAME.findall(match["names"])]
+    needles += [name.lower() for name in selector_names(query)]
     return tuple(needles)
+
+
+@lru_cache(maxsize=512)
+def selector_names(query: str) -> tuple[str, ...]:
+    """The class and id names a simple selector requires, as written; none for others."""
+    match = SIMPLE_SELECTOR.fullmatch(query.strip())
+    return tuple(SELECTOR_NAME.findall(match["names"])) if match else ()
 
 
 def css_elements(
@@ -253,6 +260,7 @@ class PageFacts:
         self._linked: dict[etree._Element, int] = {}
         self._order = {node: index for index, node in enumerate(self.nodes)}
         self._furniture: set[etree._Element] | None = None
+        self._names: set[str] | None = None
         self._derived: dict[Callable[[PageFacts], object], object] = {}
 
     def visible(self, element: etree._Element) -> bool:
@@ -268,6 +276,20 @@ class PageFacts:
                 if may_be_furniture(node) and node not in self._furniture and is_furniture(node):
                     self._furniture.update(node.iter())
         return element in self._furniture
+
+    def css(self, query: str, source: str | None = None) -> list[etree._Element]:
+        """`css_elements` of the page. A simple selector naming a class or an id that no
+        element of the page carries finds nothing: it is not evaluated."""
+        if self._names is None:
+            self._names = set()
+            for element in self.elements:
+                if class_names := element.get("class"):
+                    self._names.update(class_names.split())
+                if element_id := element.get("id"):
+                    self._names.add(element_id)
+        if not self._names.issuperset(selector_names(query)):
+            return []
+        return css_elements(self.root, query, source)
 
     def text(self, element: etree._Element) -> str:
         """`element_text` of an element, computed once, from the page's pieces of text."""
