@@ -104,3 +104,17 @@ def is_paragraph(block: str) -> bool:
     Cached, as `repeat_key`: the steps ask it of the same blocks again."""
     text = normalize_line(block)
     return len(repeat_key(text)) >= PARAGRAPH_MIN_CHARS and bool(SENTENCE_END_RE.search(text))
+
+
+def made_of(text: str, words: re.Pattern[str], filler: re.Pattern[str], gap: str = "") -> bool:
+    """True when `text` holds `words` and, besides them, only characters of `filler` (a
+    pattern of one character class repeated, "[…]*"): the words replaced by `gap` left to
+    right, as re.sub does, leave a text `filler` matches whole."""
+    # The first character that is no filler must lie in the first word, which starts no
+    # later than it: trying a match there spares most texts a replacement pass.
+    leading = filler.match(text)
+    first = leading.end() if leading else 0
+    if not any(words.match(text, start) for start in range(first + 1)):
+        return False
+    rest = words.sub(gap, text)
+    return rest != text and filler.fullmatch(rest) is not None
