@@ -193,15 +193,16 @@ class BlockWalker:
                 self._image(node)
         elif tag in ("td", "th") and self._line:
             self._line.append(CELL_SEPARATOR)
-        if node.text:
-            self._line.append(node.text)
+        text = node.text  # lxml decodes the text anew on every read: read once
+        if text:
+            self._line.append(text)
         links_before = len(self._line)
         for child in node:
             if len(self.blocks) >= self._stop_at:
                 return  # the lines wanted are all read
             self._visit(child)
         if tag == "a" and not self.lines_only:
-            link_text = ([node.text] if node.text else []) + self._line[links_before:]
+            link_text = ([text] if text else []) + self._line[links_before:]
             self._line_any_links.extend(link_text)
             if self._link(node):
                 self._line_links.extend(link_text)
@@ -211,8 +212,8 @@ class BlockWalker:
         self._tail(node, top)
 
     def _tail(self, node: etree._Element, top: bool) -> None:
-        if node.tail and not top:
-            self._line.append(node.tail)
+        if not top and (tail := node.tail):
+            self._line.append(tail)
 
     def _image(self, node: etree._Element) -> None:
         src = next(

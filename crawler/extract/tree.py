@@ -217,16 +217,14 @@ def element_text(element: etree._Element) -> str:
     parts: list[str] = []
 
     def walk(node: etree._Element) -> None:
-        if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
-            if node.tail and node is not element:
-                parts.append(node.tail)
-            return
-        if node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-        if node.tail and node is not element:
-            parts.append(node.tail)
+        # lxml decodes text and tails anew on every read: each is read once.
+        if isinstance(node.tag, str) and node.tag not in SKIPPED_TAGS and not is_hidden(node):
+            if text := node.text:
+                parts.append(text)
+            for child in node:
+                walk(child)
+        if node is not element and (tail := node.tail):
+            parts.append(tail)
 
     walk(element)
     return clean_inline(" ".join(parts))
@@ -333,13 +331,13 @@ class PageFacts:
                 # one the page hides itself.
                 if node.tag in SKIPPED_TAGS or node in hidden:
                     walk.skip_subtree()  # its "end" still comes, with no text in between
-                elif node.text:
-                    pieces.append(node.text)
+                elif text := node.text:  # lxml decodes it anew on every read
+                    pieces.append(text)
                 continue
             start = opened.pop() if event == "end" else len(pieces)
             spans[node] = (start, len(pieces))
-            if node.tail and node is not root:
-                pieces.append(node.tail)
+            if node is not root and (tail := node.tail):
+                pieces.append(tail)
         return spans
 
     def linked_chars(self, element: etree._Element) -> int:
