@@ -30,7 +30,7 @@ from crawler.extract.metaline import (
     split_inner_meta_lines,
 )
 from crawler.extract.title import find_title, headline_anchor
-from crawler.extract.tree import PageFacts, first_value, page_metas, parse_html
+from crawler.extract.tree import PageFacts, first_attribute, page_metas, parse_html
 from crawler.items import SCHEMA_VERSION, ArticleRecord
 from crawler.sites import GENERIC_KEY, SiteProfile
 from crawler.text.dates import find_datetime, most_precise, utc_now
@@ -53,15 +53,15 @@ class NotAnArticle(Exception):
     """The page holds no article; the message says what was missing, for one log line."""
 
 
-CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
-
-TIME_DATETIME = etree.XPath("//time/@datetime")
+def canonical_link(root: etree._Element) -> str:
+    """The href of the page's first `<link rel="canonical">` that has one, else ""."""
+    return first_attribute(root, "link", "href", rel="canonical")
 
 
 def find_canonical(root: etree._Element, metas: dict[str, str], url: str) -> str:
     """rel=canonical, the `Url` meta or og:url when they stay on the page's host, else `url`."""
     candidates = [
-        first_value(root, CANONICAL_LINK),
+        canonical_link(root),
         metas.get("url", ""),
         metas.get("og:url", ""),
     ]
@@ -157,7 +157,7 @@ def record_of_tree(
             find_datetime(metas.get("pubdate", "")),
             find_datetime(metas.get("article:published_time", "")),
             meta_line.published_at,
-            find_datetime(first_value(root, TIME_DATETIME)),
+            find_datetime(first_attribute(root, "time", "datetime")),
         )
         or find_nearby_date(head, tail, title),
         source=real_value(metas.get("contentsource")) or real_value(meta_line.source),

@@ -29,12 +29,14 @@ from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import clean_inline
 from crawler.urls import canonical_url, safe_urljoin
 
-PAGE_TITLE = etree.XPath("string(//title)")
+STRING_VALUE = etree.XPath("string()")
 
 
 def page_title_text(root: etree._Element) -> str:
-    """The text of the page's `<title>`."""
-    return clean_inline(str(PAGE_TITLE(root)))
+    """The text of the page's (first) `<title>`: its XPath string value, the element found
+    without gathering every node of the page as //title does."""
+    title = next(root.iter("title"), None)
+    return clean_inline(str(STRING_VALUE(title))) if title is not None else ""
 
 
 def site_names_of(metas: dict[str, str]) -> list[str]:

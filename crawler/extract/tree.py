@@ -128,10 +128,15 @@ def xpath_elements(root: etree._Element, path: etree.XPath) -> list[etree._Eleme
     return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
 
 
-def first_value(root: etree._Element, path: etree.XPath) -> str:
-    """The first string an XPath (an attribute or text query) finds, else ""."""
-    found = path(root)
-    return str(found[0]) if isinstance(found, list) and found else ""
+def first_attribute(root: etree._Element, tag: str, name: str, **equal: str) -> str:
+    """The `name` attribute of the first `tag` element that has one (and whose attributes
+    named in `equal` have those values), else "": what the XPath //tag[@k='v']/@name finds
+    first, found without gathering every node of the page as the XPath does."""
+    for element in root.iter(tag):
+        value = element.get(name)
+        if value is not None and all(element.get(k) == v for k, v in equal.items()):
+            return value
+    return ""
 
 
 HIDDEN_MARK = "data-parknews-hidden"
