@@ -298,10 +298,24 @@ def _is_common_char(ch: str) -> bool:
         return False
 
 
+def _outside_gb2312_marked(text: str) -> str:
+    """`text` with each character that GB2312 cannot encode turned into "?", one for one (a
+    round trip through GB2312)."""
+    return text.encode("gb2312", "replace").decode("gb2312")
+
+
 def _mostly_common(text: str) -> bool:
-    # Each distinct character is looked up once: a page repeats its characters many times.
-    common = sum(n for ch, n in Counter(text).items() if _is_common_char(ch))
-    return common >= GBK_MOJIBAKE_MIN_COMMON * len(text)
+    # Each distinct character is looked at once (a page repeats its characters many times),
+    # and GB2312's, common all, are told apart in one round trip.
+    counts = Counter(text)
+    distinct = "".join(counts)
+    marked = _outside_gb2312_marked(distinct)
+    rare = sum(
+        counts[ch]
+        for ch, mark in zip(distinct, marked, strict=True)
+        if mark == "?" and not _is_common_char(ch)
+    )
+    return len(text) - rare >= GBK_MOJIBAKE_MIN_COMMON * len(text)
 
 
 def _gb18030_offsets(run: str, data: bytes) -> list[int]:
@@ -381,7 +395,7 @@ def repair_gbk_mojibake(text: str) -> tuple[str, int]:
     # Only the runs around characters outside GB2312 are read: `_repair_gbk_run` leaves the
     # others as they are. A round trip through GB2312 turns each of those characters into
     # "?", one for one; the text reversed gives where a run starts.
-    trip = text.encode("gb2312", "replace").decode("gb2312")
+    trip = _outside_gb2312_marked(text)
     pieces: list[str] = []
     count = kept_from = 0
     backwards: str | None = None
