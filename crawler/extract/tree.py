@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar, cast
@@ -141,6 +141,9 @@ def first_attribute(root: etree._Element, tag: str, name: str, **equal: str) -> 
 
 HIDDEN_MARK = "data-parknews-hidden"
 
+HIDING_ATTRIBUTES = frozenset({"style", "hidden", "aria-hidden"})
+"""The attributes by which an element hides itself (`hides_itself`)."""
+
 
 def parse_html(html: str) -> etree._Element:
     """The page's tree, parsed as parsel parses (libxml2's HTML parser, recovering from
@@ -175,20 +178,16 @@ def hides_itself(element: etree._Element) -> bool:
     )
 
 
-def mark_hidden(nodes: Iterable[etree._Element]) -> list[etree._Element]:
-    """Mark the elements among `nodes` that the page hides, once: the walks over the page then
-    test one attribute per element instead of reading its style. The marked elements."""
-    marked = []
-    for node in nodes:
-        names = node.keys()
-        if not names:
-            continue  # most elements have no attributes at all
-        if ("style" in names or "hidden" in names or "aria-hidden" in names) and hides_itself(node):
-            node.set(HIDDEN_MARK, "")
-            marked.append(node)
-        elif HIDDEN_MARK in names:
-            marked.append(node)
-    return marked
+def mark_hidden(element: etree._Element, attributes: Sequence[str | bytes]) -> bool:
+    """Mark the element when the page hides it (`attributes` are its attribute names), so
+    that the walks over the page test one attribute per element instead of reading its
+    style. True when the element is marked, now or before."""
+    if HIDING_ATTRIBUTES.isdisjoint(attributes):
+        return HIDDEN_MARK in attributes
+    if hides_itself(element):
+        element.set(HIDDEN_MARK, "")
+        return True
+    return HIDDEN_MARK in attributes
 
 
 def is_hidden(element: etree._Element) -> bool:
@@ -196,21 +195,16 @@ def is_hidden(element: etree._Element) -> bool:
     return element.get(HIDDEN_MARK) is not None
 
 
-def may_be_furniture(element: etree._Element) -> bool:
-    """False for the elements `is_furniture` cannot find to be furniture (a quick test)."""
-    return (
-        element.tag in FURNITURE_TAGS
-        or element.get("class") is not None
-        or element.get("id") is not None
-    )
-
-
 def is_furniture(element: etree._Element) -> bool:
     """True for page furniture that templates nest inside the article: ads, share bars,
     navigation, asides and footers."""
     if element.tag in FURNITURE_TAGS:
         return True
-    class_names, element_id = element.get("class"), element.get("id")
+    return names_furniture(element.get("class"), element.get("id"))
+
+
+def names_furniture(class_names: str | None, element_id: str | None) -> bool:
+    """True when an element's class or id names it page furniture (`FURNITURE_NAME`)."""
     if not class_names and not element_id:
         return False
     names = f"{class_names or ''} {element_id or ''}".lower().split()
@@ -240,8 +234,9 @@ Derived = TypeVar("Derived")
 
 class PageFacts:
     """What the extractor learns of one parsed page once and then asks many times: which
-    elements are hidden (themselves or by an ancestor), the visible text of an element, the
-    document order of the elements, and how much text sits in links under an element.
+    elements are hidden (themselves or by an ancestor) and which are page furniture, the
+    class and id names the page uses, the visible text of an element, the document order of
+    the elements, and how much text sits in links under an element.
 
     One per page, built by the extractor: nothing here outlives the page it was made for.
     """
@@ -254,17 +249,34 @@ class PageFacts:
         self.elements = [node for node in self.nodes if isinstance(node.tag, str)]
         """The elements of `nodes`."""
         self.hidden: set[etree._Element] = set()
-        for element in mark_hidden(self.elements):
-            self.hidden.update(element.iter())
+        self._furniture: set[etree._Element] = set()
+        self._names: set[str] = set()
+        self._read_attributes()
         self._texts: dict[etree._Element, str] = {}
         self._pieces: list[str] = []
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._offsets: list[int] | None = None
         self._linked: dict[etree._Element, int] = {}
         self._order = {node: index for index, node in enumerate(self.nodes)}
-        self._furniture: set[etree._Element] | None = None
-        self._names: set[str] | None = None
         self._derived: dict[Callable[[PageFacts], object], object] = {}
+
+    def _read_attributes(self) -> None:
+        """One pass over the elements' attributes: mark what the page hides (`mark_hidden`),
+        find its furniture and collect the class and id names its elements carry."""
+        for node in self.elements:
+            attributes = node.keys()  # most elements have none: one call tells so
+            class_names = element_id = None
+            if attributes:
+                if mark_hidden(node, attributes):
+                    self.hidden.update(node.iter())
+                if "class" in attributes and (class_names := node.get("class")):
+                    self._names.update(class_names.split())
+                if "id" in attributes and (element_id := node.get("id")):
+                    self._names.add(element_id)
+            if node not in self._furniture and (
+                node.tag in FURNITURE_TAGS or names_furniture(class_names, element_id)
+            ):
+                self._furniture.update(node.iter())
 
     def visible(self, element: etree._Element) -> bool:
         """True when neither the element nor any ancestor is hidden."""
@@ -273,23 +285,11 @@ class PageFacts:
     def in_furniture(self, element: etree._Element) -> bool:
         """True when the element or an ancestor is page furniture (`is_furniture`): a
         comment thread or a footer is never the article, nor a part of it."""
-        if self._furniture is None:
-            self._furniture = set()
-            for node in self.elements:
-                if may_be_furniture(node) and node not in self._furniture and is_furniture(node):
-                    self._furniture.update(node.iter())
         return element in self._furniture
 
     def css(self, query: str, source: str | None = None) -> list[etree._Element]:
         """`css_elements` of the page. A simple selector naming a class or an id that no
         element of the page carries finds nothing: it is not evaluated."""
-        if self._names is None:
-            self._names = set()
-            for element in self.elements:
-                if class_names := element.get("class"):
-                    self._names.update(class_names.split())
-                if element_id := element.get("id"):
-                    self._names.add(element_id)
         if not self._names.issuperset(selector_names(query)):
             return []
         return css_elements(self.root, query, source)
