@@ -108,20 +108,6 @@ TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s
 """What sites put between the headline and their own name in `<title>`."""
 
 
-HEADING_TAGS = frozenset({*HEADING_WEIGHTS, *EMPHASIS_TAGS})
-"""Tags that weigh for a headline whatever the element's attributes."""
-
-
-def may_be_heading(element: etree._Element) -> bool:
-    """False for the elements `title_weight` cannot find headline-like (a quick test)."""
-    return (
-        element.tag in HEADING_TAGS
-        or element.get("class") is not None
-        or element.get("id") is not None
-        or element.get("align") == "center"
-    )
-
-
 @dataclass(frozen=True)
 class Heading:
     """A visible element whose markup says "headline", with its text."""
@@ -134,7 +120,7 @@ class Heading:
 def page_headings(facts: PageFacts) -> list[Heading]:
     """The page's headline-like elements in document order; computed once a page."""
     found = []
-    for element in filter(may_be_heading, facts.elements):
+    for element in facts.elements:
         weight = title_weight(element)
         if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
             found.append(Heading(element, weight, heading_text(element, facts)))
@@ -154,9 +140,9 @@ def short_enough_for_a_heading(element: etree._Element, facts: PageFacts) -> boo
 def title_weight(element: etree._Element) -> int:
     """How much an element's markup says "headline"."""
     tag = element.tag if isinstance(element.tag, str) else ""
-    names = f"{element.get('class') or ''} {element.get('id') or ''}"
     weight = HEADING_WEIGHTS.get(tag, 0)
-    if TITLE_NAME.search(names):
+    class_names, element_id = element.get("class"), element.get("id")
+    if (class_names or element_id) and TITLE_NAME.search(f"{class_names or ''} {element_id or ''}"):
         weight += 2
     if tag in EMPHASIS_TAGS or element.get("align") == "center":
         weight += 1
