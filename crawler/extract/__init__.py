@@ -120,7 +120,7 @@ def record_of_tree(
     content = choose_container(selectors.body, facts, source, headline)
     if content is None:
         raise NotAnArticle("no article body found (no known content container, no dense text)")
-    walker = BlockWalker(url, skip_furniture=True)
+    walker = BlockWalker(url, skip_furniture=True, text_of=facts.text)
     walker.walk(content)
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -109,7 +109,8 @@ class BlockWalker:
 
     `lines_only` walks for the text lines alone (images, links and attachments are not
     looked at): how the page around the article is read. With `stand_in` and `lines_after`,
-    the walk ends once that many lines follow the stand-in.
+    the walk ends once that many lines follow the stand-in. `text_of` gives a link's text
+    (`element_text`, or the page's `PageFacts.text`, which has most links' text already).
     """
 
     def __init__(
@@ -119,8 +120,10 @@ class BlockWalker:
         skip_furniture: bool = False,
         lines_only: bool = False,
         lines_after: int | None = None,
+        text_of: Callable[[etree._Element], str] = element_text,
     ) -> None:
         self.base_url = base_url
+        self.text_of = text_of
         self.stand_in = stand_in
         self.lines_after = lines_after
         self._stop_at: float = math.inf
@@ -242,7 +245,7 @@ class BlockWalker:
         href = (node.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
             return False
-        name = element_text(node)
+        name = self.text_of(node)
         if not is_attachment_link(href, name):
             return False
         url = safe_urljoin(self.base_url, href)
