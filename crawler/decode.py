@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -64,7 +65,7 @@ CJK_ENCODINGS = frozenset({"gb18030", "big5hkscs", "big5", "cp950", "utf-8"})
 _UTF8 = "utf-8"
 _UTF8_REPLACEMENT = b"\xef\xbf\xbd"
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
-_NON_ASCII = re.compile("[^\x00-\x7f]")
+_NOT_HAN = re.compile("[^\u4e00-\u9fff]+")
 _UTF8_LEAD = re.compile(b"[\xc2-\xf4]")
 _CP1252_CONTINUATION = (
     "[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
@@ -79,10 +80,11 @@ _LATIN1_MOJIBAKE = re.compile(
 _LATIN1_MOJIBAKE_START = re.compile(f"[\u00c2-\u00f4]{_CP1252_CONTINUATION}")
 """Where any match of _LATIN1_MOJIBAKE starts: a quick test that a page has none (one
 character class first lets the regex engine scan fast)."""
-_GBK_RUN = re.compile(
-    f"[\u00a4-\u00fc\u0391-\u0451\u2010-\u2642\u2e80-\u9fff\ue000-\ufa2d\ufe30-\ufe6b"
-    f"\uff01-\uffe5]{{{GBK_MOJIBAKE_MIN_CHARS},}}"
+_GBK_CHARS = re.compile(
+    "[\u00a4-\u00fc\u0391-\u0451\u2010-\u2642\u2e80-\u9fff\ue000-\ufa2d\ufe30-\ufe6b\uff01-\uffe5]*"
 )
+"""A run of the characters that GBK bytes decode to outside ASCII (what mojibake is made
+of), however short."""
 _CJK_RESULT = re.compile(
     "[\u00b7\u2010-\u2027\u2030-\u203b\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
     "\U00020000-\U0003ffff]+"
@@ -123,7 +125,7 @@ class _Attempt:
         if self.encoding == _UTF8 or self.private_use < PUA_MIN_CHARS:
             # valid UTF-8 is never an accident, so its private-use characters are content
             return True
-        return self.private_use <= PUA_MAX_SHARE * len(_NON_ASCII.findall(self.text))
+        return self.private_use <= PUA_MAX_SHARE * _non_ascii_count(self.text)
 
     @property
     def badness(self) -> int:
@@ -136,6 +138,11 @@ def _attempt(body: bytes, encoding: str, source: Declared) -> _Attempt:
     if encoding == _UTF8:
         errors -= body.count(_UTF8_REPLACEMENT)
     return _Attempt(encoding, source, text, errors, len(_PRIVATE_USE.findall(text)))
+
+
+def _non_ascii_count(text: str) -> int:
+    """Characters of `text` outside ASCII."""
+    return len(text) - len(text.encode("ascii", "ignore"))
 
 
 def meta_encoding(body: bytes) -> str | None:
@@ -160,11 +167,11 @@ def reads_as_chinese(body: bytes, encoding: str) -> bool:
     non-ASCII characters are mostly frequent Chinese ones (what an undeclared GBK page
     gives)."""
     text = body.decode(encoding, errors="replace")
-    wide = _NON_ASCII.findall(text)
-    if text.count("\ufffd") > CHINESE_MAX_BROKEN_SHARE * len(wide):
+    wide = _non_ascii_count(text)
+    if text.count("\ufffd") > CHINESE_MAX_BROKEN_SHARE * wide:
         return False
-    han = [ch for ch in wide if "\u4e00" <= ch <= "\u9fff"]
-    return len(han) >= CHINESE_MIN_SHARE * len(wide) > 0 and _mostly_common("".join(han))
+    han = _NOT_HAN.sub("", text)
+    return len(han) >= CHINESE_MIN_SHARE * wide > 0 and _mostly_common(han)
 
 
 def detect_encoding(body: bytes) -> str | None:
@@ -319,8 +326,24 @@ def _is_common_char(ch: str) -> bool:
         return False
 
 
+def _outside_gb2312_marked(text: str) -> str:
+    """`text` with each character that GB2312 cannot encode turned into "?", one for one (a
+    round trip through GB2312)."""
+    return text.encode("gb2312", "replace").decode("gb2312")
+
+
 def _mostly_common(text: str) -> bool:
-    return sum(map(_is_common_char, text)) >= GBK_MOJIBAKE_MIN_COMMON * len(text)
+    # Each distinct character is looked at once (a page repeats its characters many times),
+    # and GB2312's, common all, are told apart in one round trip.
+    counts = Counter(text)
+    distinct = "".join(counts)
+    marked = _outside_gb2312_marked(distinct)
+    rare = sum(
+        counts[ch]
+        for ch, mark in zip(distinct, marked, strict=True)
+        if mark == "?" and not _is_common_char(ch)
+    )
+    return len(text) - rare >= GBK_MOJIBAKE_MIN_COMMON * len(text)
 
 
 def _gb18030_offsets(run: str, data: bytes) -> list[int]:
@@ -381,6 +404,12 @@ def _repair_gbk_run(run: str) -> tuple[str, int]:
     return "".join(pieces), count
 
 
+def _gbk_run_length(text: str, at: int) -> int:
+    """How many characters of the GBK range `text` holds from `at` on."""
+    run = _GBK_CHARS.match(text, at)
+    return run.end() - at if run else 0
+
+
 def repair_gbk_mojibake(text: str) -> tuple[str, int]:
     """Undo UTF-8 text that was read as GBK ("鍥尯" → "园区"); segments repaired.
 
@@ -391,17 +420,29 @@ def repair_gbk_mojibake(text: str) -> tuple[str, int]:
     UTF-8 bytes read as GBK always do. Where the misreading lost a byte (U+FFFD, an odd
     byte count) the characters around the loss stay as they are: nothing is guessed.
     """
-    if text.encode("gb2312", "replace").count(b"?") == text.count("?"):
-        return text, 0  # every character is in GB2312: no run can be mojibake
-    count = 0
-
-    def repair(match: re.Match[str]) -> str:
-        nonlocal count
-        fixed, repaired = _repair_gbk_run(match.group())
-        count += repaired
-        return fixed
-
-    return _GBK_RUN.sub(repair, text), count
+    # Only the runs around characters outside GB2312 are read: `_repair_gbk_run` leaves the
+    # others as they are. A round trip through GB2312 turns each of those characters into
+    # "?", one for one; the text reversed gives where a run starts.
+    trip = _outside_gb2312_marked(text)
+    pieces: list[str] = []
+    count = kept_from = 0
+    backwards: str | None = None
+    at = trip.find("?")
+    while at >= 0:
+        if text[at] != "?" and _gbk_run_length(text, at):
+            backwards = text[::-1] if backwards is None else backwards
+            start = at - _gbk_run_length(backwards, len(text) - at)
+            end = at + _gbk_run_length(text, at)
+            if end - start >= GBK_MOJIBAKE_MIN_CHARS:
+                fixed, repaired = _repair_gbk_run(text[start:end])
+                pieces += [text[kept_from:start], fixed]
+                count += repaired
+                kept_from = end
+        at = trip.find("?", max(at + 1, kept_from))
+    if not pieces:
+        return text, 0
+    pieces.append(text[kept_from:])
+    return "".join(pieces), count
 
 
 def decode_page(body: bytes, content_type: str | None, *, hint: str | None = None) -> DecodedPage:
@@ -442,7 +483,9 @@ def decode_page(body: bytes, content_type: str | None, *, hint: str | None = Non
         encoding=chosen.encoding,
         declared=chosen.source,
         replacement_chars=text.count("\ufffd"),
-        private_use_chars=len(_PRIVATE_USE.findall(text)),
+        private_use_chars=(
+            len(_PRIVATE_USE.findall(text)) if latin1_runs or gbk_runs else chosen.private_use
+        ),
         repaired=repaired,
     )
 

@@ -24,8 +24,8 @@ from scrapy.utils.project import get_project_settings
 
 from crawler.decode import decode_page
 from crawler.default_settings import parknews_settings
-from crawler.extract import CANONICAL_LINK, NotAnArticle, build_record
-from crawler.extract.tree import first_value, page_metas, parse_html
+from crawler.extract import NotAnArticle, build_record, canonical_link
+from crawler.extract.tree import page_metas, parse_html
 from crawler.items import RecordDict
 from crawler.sites import GENERIC_KEY, SiteProfile, SiteRegistry, generic_profile, load_sites
 
@@ -58,7 +58,7 @@ def own_url(html: str) -> str | None:
     http(s) URL; None when it gives none."""
     root = parse_html(html)
     metas = page_metas(root)
-    candidates = (first_value(root, CANONICAL_LINK), metas.get("url", ""), metas.get("og:url", ""))
+    candidates = (canonical_link(root), metas.get("url", ""), metas.get("og:url", ""))
     return next((c.strip() for c in candidates if is_http_url(c.strip())), None)
 
 

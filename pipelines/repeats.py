@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 
 from crawler.text.vocabulary import ATTACHMENTS_HEADING, RELATED_LINKS_HEADING
-from pipelines.blocktext import nfkc, repeat_key
+from pipelines.blocktext import made_of, nfkc, repeat_key
 
 LONG_BLOCK_CHARS = 30
 """A block with this many key characters is a paragraph, so a second copy is a repeat."""
@@ -188,8 +188,7 @@ _WIDGET_REST_RE = re.compile(r"[\s\d•·●○◆◇■□▪▫►▶*>|:./()\
 def is_widget_placeholder(block: str) -> bool:
     """True for a block made only of template placeholders ("信息标题", "{{title}}", "暂无内容")."""
     text = nfkc(block).strip()
-    rest = _PLACEHOLDER_RE.sub("", text)
-    return rest != text and _WIDGET_REST_RE.fullmatch(rest) is not None
+    return made_of(text, _PLACEHOLDER_RE, _WIDGET_REST_RE)
 
 
 def is_related_heading(block: str) -> bool:

@@ -18,6 +18,7 @@ from crawler.cms import url_date
 from crawler.extract.blocks import BlockWalker, following_attachments, page_lines
 from crawler.extract.container import MIN_BODY_CHARS, choose_container, first_post
 from crawler.extract.metaline import (
+    TAIL_WINDOW,
     find_breadcrumb_section,
     find_editor_line,
     find_meta_line,
@@ -29,7 +30,7 @@ from crawler.extract.metaline import (
     split_inner_meta_lines,
 )
 from crawler.extract.title import find_title, headline_anchor, post_heading
-from crawler.extract.tree import PageFacts, first_value, page_metas, parse_html
+from crawler.extract.tree import PageFacts, first_attribute, page_metas, parse_html
 from crawler.items import SCHEMA_VERSION, ArticleRecord
 from crawler.sites import GENERIC_KEY, SiteProfile
 from crawler.text.dates import find_datetime, most_precise, utc_now
@@ -41,24 +42,26 @@ BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
 # depth limit and Python's recursion limit; runs this long are collapsed to one.
 BARE_DIV_RUN = 64
 
-BARE_DIV_OPENINGS = re.compile(rf"(?:<div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+# The first tag is spelled out so that the regex engine scans for "<" between attempts,
+# instead of starting the repeat at every position of the page.
+BARE_DIV_OPENINGS = re.compile(rf"<div\s*>\s*(?:<div\s*>\s*){{{BARE_DIV_RUN - 1},}}", re.I)
 
-BARE_DIV_CLOSINGS = re.compile(rf"(?:</div\s*>\s*){{{BARE_DIV_RUN},}}", re.I)
+BARE_DIV_CLOSINGS = re.compile(rf"</div\s*>\s*(?:</div\s*>\s*){{{BARE_DIV_RUN - 1},}}", re.I)
 
 
 class NotAnArticle(Exception):
     """The page holds no article; the message says what was missing, for one log line."""
 
 
-CANONICAL_LINK = etree.XPath("//link[@rel='canonical']/@href")
-
-TIME_DATETIME = etree.XPath("//time/@datetime")
+def canonical_link(root: etree._Element) -> str:
+    """The href of the page's first `<link rel="canonical">` that has one, else ""."""
+    return first_attribute(root, "link", "href", rel="canonical")
 
 
 def find_canonical(root: etree._Element, metas: dict[str, str], url: str) -> str:
     """rel=canonical, the `Url` meta or og:url when they stay on the page's host, else `url`."""
     candidates = [
-        first_value(root, CANONICAL_LINK),
+        canonical_link(root),
         metas.get("url", ""),
         metas.get("og:url", ""),
     ]
@@ -120,7 +123,7 @@ def record_of_tree(
     post = None
     if not selectors.body:
         content, post = first_post(content, facts, headline)
-    walker = BlockWalker(url, skip_furniture=True)
+    walker = BlockWalker(url, skip_furniture=True, text_of=facts.text)
     walker.walk(content)
     blocks, images, attachments = walker.result()
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
@@ -133,7 +136,7 @@ def record_of_tree(
     blocks, inner_meta = split_inner_meta_lines(blocks, title)
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
-    head, tail = page_lines(root, content, url)
+    head, tail = page_lines(root, content, url, lines_after=TAIL_WINDOW)
     attachments = attachments + [
         a for a in following_attachments(content, url) if a not in attachments
     ]
@@ -159,7 +162,7 @@ def record_of_tree(
             find_datetime(metas.get("pubdate", "")),
             find_datetime(metas.get("article:published_time", "")),
             meta_line.published_at,
-            find_datetime(first_value(root, TIME_DATETIME)),
+            find_datetime(first_attribute(root, "time", "datetime")),
         )
         or find_nearby_date(head, tail, title),
         source=real_value(metas.get("contentsource")) or real_value(meta_line.source),

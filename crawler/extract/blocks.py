@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -38,6 +39,9 @@ ATTACHMENT_EXTENSIONS = (
     ".txt",
     ".et",
 )
+
+ANY_ATTACHMENT_EXTENSION = re.compile("|".join(map(re.escape, ATTACHMENT_EXTENSIONS)))
+"""An attachment extension anywhere in a text: one regex search instead of one per extension."""
 
 # A line that is an attachment link (stood in for by \x00) with at most a label and a number.
 ATTACHMENT_LINE = re.compile(
@@ -104,7 +108,9 @@ class BlockWalker:
     """Turns an element into paragraph blocks, images and attachments, in page order.
 
     `lines_only` walks for the text lines alone (images, links and attachments are not
-    looked at): how the page around the article is read.
+    looked at): how the page around the article is read. With `stand_in` and `lines_after`,
+    the walk ends once that many lines follow the stand-in. `text_of` gives a link's text
+    (`element_text`, or the page's `PageFacts.text`, which has most links' text already).
     """
 
     def __init__(
@@ -113,9 +119,14 @@ class BlockWalker:
         stand_in: etree._Element | None = None,
         skip_furniture: bool = False,
         lines_only: bool = False,
+        lines_after: int | None = None,
+        text_of: Callable[[etree._Element], str] = element_text,
     ) -> None:
         self.base_url = base_url
+        self.text_of = text_of
         self.stand_in = stand_in
+        self.lines_after = lines_after
+        self._stop_at: float = math.inf
         self.skip_furniture = skip_furniture
         self.lines_only = lines_only
         self.blocks: list[Block] = []
@@ -157,17 +168,20 @@ class BlockWalker:
         self._line_any_links = []
 
     def _visit(self, node: etree._Element, top: bool = False) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if not tag or tag in SKIPPED_TAGS or (is_hidden(node) and not top):
-            self._tail(node, top)
-            return
-        if self.skip_furniture and not top and is_furniture(node):
+        tag = node.tag
+        if (
+            not isinstance(tag, str)
+            or tag in SKIPPED_TAGS
+            or (not top and (is_hidden(node) or (self.skip_furniture and is_furniture(node))))
+        ):
             self._tail(node, top)
             return
         if node is self.stand_in:
             self._flush()
             self.blocks.append(Block(CONTENT_MARK))
             self._tail(node, top)
+            if self.lines_after is not None:
+                self._stop_at = len(self.blocks) + self.lines_after
             return
         block = tag in BLOCK_TAGS
         saved = (self._centered, self._caption)
@@ -185,13 +199,16 @@ class BlockWalker:
                 self._image(node)
         elif tag in ("td", "th") and self._line:
             self._line.append(CELL_SEPARATOR)
-        if node.text:
-            self._line.append(node.text)
+        text = node.text  # lxml decodes the text anew on every read: read once
+        if text:
+            self._line.append(text)
         links_before = len(self._line)
         for child in node:
+            if len(self.blocks) >= self._stop_at:
+                return  # the lines wanted are all read
             self._visit(child)
         if tag == "a" and not self.lines_only:
-            link_text = ([node.text] if node.text else []) + self._line[links_before:]
+            link_text = ([text] if text else []) + self._line[links_before:]
             self._line_any_links.extend(link_text)
             if self._link(node):
                 self._line_links.extend(link_text)
@@ -201,8 +218,8 @@ class BlockWalker:
         self._tail(node, top)
 
     def _tail(self, node: etree._Element, top: bool) -> None:
-        if node.tail and not top:
-            self._line.append(node.tail)
+        if not top and (tail := node.tail):
+            self._line.append(tail)
 
     def _image(self, node: etree._Element) -> None:
         src = next(
@@ -228,7 +245,7 @@ class BlockWalker:
         href = (node.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
             return False
-        name = element_text(node)
+        name = self.text_of(node)
         if not is_attachment_link(href, name):
             return False
         url = safe_urljoin(self.base_url, href)
@@ -283,15 +300,16 @@ def link_list_blocks(blocks: list[Block]) -> set[int]:
 
 
 def page_lines(
-    root: etree._Element, content: etree._Element, base_url: str
+    root: etree._Element, content: etree._Element, base_url: str, lines_after: int | None = None
 ) -> tuple[list[str], list[str]]:
-    """The page's visible text lines before and after the content container."""
-    walker = BlockWalker(base_url, stand_in=content, lines_only=True)
+    """The page's visible text lines before and after the content container; of those after
+    it, the first `lines_after` (all of them when None)."""
+    walker = BlockWalker(base_url, stand_in=content, lines_only=True, lines_after=lines_after)
     walker.walk(root)
     lines = [b.text for b in walker.blocks]
     if CONTENT_MARK in lines:
         at = lines.index(CONTENT_MARK)
-        return lines[:at], lines[at + 1 :]
+        return lines[:at], lines[at + 1 :][:lines_after]
     return lines, []
 
 
@@ -316,6 +334,6 @@ def may_hold_attachments(element: etree._Element) -> bool:
     for link in element.iter("a"):
         href = link.get("href") or ""
         text = "".join(map(str, link.itertext())).lower()
-        if is_attachment_link(href, text) or any(ext in text for ext in ATTACHMENT_EXTENSIONS):
+        if ANY_ATTACHMENT_EXTENSION.search(text) or is_attachment_link(href, text):
             return True
     return False

@@ -3,11 +3,12 @@ containers and the densest text compete on how much sentence text they hold outs
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.tree import PageFacts, css_elements
+from crawler.extract.tree import PageFacts
 from crawler.text.dates import find_datetime
 from crawler.text.inline import clean_inline
 from crawler.text.vocabulary import FURNITURE_LINE
@@ -60,6 +61,8 @@ MIN_FURNITURE_CHARS = 60
 website identifier in passing is still an article)."""
 FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
 
+DENSEST_TRIED = 5
+"""The densest elements tried, best first, for one that is not mostly links."""
 POST_MIN_CHARS = 200
 """Text a block needs to be one of a page's repeated posts (not a teaser or a comment)."""
 POST_DATE_WINDOW = 120
@@ -109,8 +112,11 @@ def furniture_text(facts: PageFacts) -> dict[etree._Element, FurnitureText]:
     in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once a page."""
     found: dict[etree._Element, FurnitureText] = {}
     for node in facts.root.iter(*FURNITURE_BLOCKS):
-        pieces = [node.text or "", *(child.tail or "" for child in node)]
-        lines = [clean_inline(p) for p in pieces if p and FURNITURE_LINE.search(p)]
+        pieces = [node.text, *(child.tail for child in node)]
+        # Most pieces are the source's indentation: no footer line is blank.
+        lines = [
+            clean_inline(p) for p in pieces if p and not p.isspace() and FURNITURE_LINE.search(p)
+        ]
         if lines:
             chars = sum(len(line) for line in lines)
             marks = sum(line.count(mark) for line in lines for mark in SENTENCE_MARKS)
@@ -139,14 +145,13 @@ def choose_container(
     scoring close to the best, the deepest is taken, so a page-wide wrapper that also holds
     sidebars and navigation loses to the article block inside it.
     """
-    root = facts.root
     if override:
-        for element in css_elements(root, override, source):
+        for element in facts.css(override, source):
             if facts.visible(element) and len(facts.text(element)) >= MIN_BODY_CHARS:
                 return element
     candidates: list[etree._Element] = []
     for query in KNOWN_BODY_SELECTORS:
-        for element in css_elements(root, query, source):
+        for element in facts.css(query, source):
             if element not in candidates:
                 candidates.append(element)
     start = facts.order(headline) if headline is not None else 0
@@ -283,12 +288,13 @@ def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None
     itself counts for it and its parent (a table cell of text broken by <br> is a container
     too), and half for its grandparent."""
     scores: dict[etree._Element, float] = {}
-    for node in facts.root.iter():
-        if not isinstance(node.tag, str) or node.tag in NOT_TEXT_HOLDERS:
+    for node in facts.nodes[start:]:
+        tag = node.tag
+        if not isinstance(tag, str) or tag in NOT_TEXT_HOLDERS:
             continue
-        if start and facts.order(node) < start:
-            continue
-        raw = (node.text or "") + "".join(c.tail or "" for c in node)
+        raw = node.text or ""
+        if len(node):
+            raw += "".join([child.tail or "" for child in node])
         if len(raw) < MIN_OWN_CHARS or not facts.visible(node) or facts.in_furniture(node):
             continue
         own = clean_inline(raw)
@@ -302,8 +308,11 @@ def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None
             if holder is not None:
                 scores[holder] = scores.get(holder, 0.0) + score * share
     # Of a block and the element that only wraps it, the wrapper: it holds the whole article.
-    ranked = sorted(scores.items(), key=lambda item: (item[1], -depth(item[0])), reverse=True)
-    for element, _ in ranked[:5]:
+    # Depths are counted only for the elements scoring as much as the fifth best.
+    fifth = min(heapq.nlargest(DENSEST_TRIED, scores.values()), default=0.0)
+    contenders = [(element, score) for element, score in scores.items() if score >= fifth]
+    ranked = sorted(contenders, key=lambda item: (item[1], -depth(item[0])), reverse=True)
+    for element, _ in ranked[:DENSEST_TRIED]:
         if (
             facts.link_density(element) <= MAX_LINK_DENSITY
             and len(facts.text(element)) >= MIN_BODY_CHARS

@@ -36,6 +36,12 @@ EDITOR_LINE = re.compile(
 
 EDITOR_LINE_WINDOW = 6
 
+CLOSING_DATE_WINDOW = 3
+"""Lines after the article searched for a "发表于 …" line."""
+
+TAIL_WINDOW = max(EDITOR_LINE_WINDOW, CLOSING_DATE_WINDOW)
+"""Lines after the article that are read at all: the rest of the page need not be walked."""
+
 META_LINE_MAX_CHARS = 200
 
 INNER_META_WINDOW = 3
@@ -167,7 +173,9 @@ def find_nearby_date(head: list[str], tail: list[str], title: str) -> str | None
     for line in around:
         if len(line) <= NEARBY_LINE_MAX_CHARS and (found := find_datetime(line)):
             return found
-    return next((found for line in tail[:3] if (found := posted_time(line))), None)
+    return next(
+        (found for line in tail[:CLOSING_DATE_WINDOW] if (found := posted_time(line))), None
+    )
 
 
 MARKUP_VALUE = re.compile(r"""\w+\s*=\s*["']|[<>]""")

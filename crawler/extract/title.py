@@ -24,21 +24,24 @@ from crawler.extract.tree import (
     element_text,
     is_furniture,
     is_hidden,
-    xpath_elements,
 )
 from crawler.text.dates import PRINTED_DATETIME
 from crawler.text.inline import HEADLINE_DECORATION, clean_inline
 from crawler.urls import canonical_url, safe_urljoin
 
-PAGE_TITLE = etree.XPath("string(//title)")
+STRING_VALUE = etree.XPath("string()")
 WRAPPER_TITLE = etree.XPath("string((//text[@title])[1]/@title)")
 """Collections of saved pages wrap each in `<text id="URL" title="…">`, often with no
 `<title>` left inside."""
 
 
 def page_title_text(root: etree._Element) -> str:
-    """The text of the page's `<title>`, else of its saved-page wrapper's title."""
-    return clean_inline(str(PAGE_TITLE(root))) or clean_inline(str(WRAPPER_TITLE(root)))
+    """The text of the page's (first) `<title>` (its XPath string value, the element found
+    without gathering every node of the page as //title does), else of its saved-page
+    wrapper's title."""
+    title = next(root.iter("title"), None)
+    text = clean_inline(str(STRING_VALUE(title))) if title is not None else ""
+    return text or clean_inline(str(WRAPPER_TITLE(root)))
 
 
 def site_names_of(metas: dict[str, str]) -> list[str]:
@@ -115,13 +118,6 @@ TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s
 """What sites put between the headline and their own name in `<title>`."""
 
 
-MAYBE_HEADINGS = etree.XPath(
-    "//h1 | //h2 | //h3 | //h4 | //b | //strong | //font | //center"
-    " | //*[@align='center'] | //*[@class] | //*[@id]"
-)
-"""Every element `title_weight` may find headline-like (in document order)."""
-
-
 @dataclass(frozen=True)
 class Heading:
     """A visible element whose markup says "headline", with its text."""
@@ -134,7 +130,7 @@ class Heading:
 def page_headings(facts: PageFacts) -> list[Heading]:
     """The page's headline-like elements in document order; computed once a page."""
     found = []
-    for element in xpath_elements(facts.root, MAYBE_HEADINGS):
+    for element in facts.elements:
         weight = title_weight(element)
         if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
             found.append(Heading(element, weight, heading_text(element, facts)))
@@ -154,9 +150,9 @@ def short_enough_for_a_heading(element: etree._Element, facts: PageFacts) -> boo
 def title_weight(element: etree._Element) -> int:
     """How much an element's markup says "headline"."""
     tag = element.tag if isinstance(element.tag, str) else ""
-    names = f"{element.get('class') or ''} {element.get('id') or ''}"
     weight = HEADING_WEIGHTS.get(tag, 0)
-    if TITLE_NAME.search(names):
+    class_names, element_id = element.get("class"), element.get("id")
+    if (class_names or element_id) and TITLE_NAME.search(f"{class_names or ''} {element_id or ''}"):
         weight += 2
     if tag in EMPHASIS_TAGS or element.get("align") == "center":
         weight += 1
@@ -183,14 +179,24 @@ def link_targets(element: etree._Element) -> list[str]:
     return [href for link in element.iter("a") if (href := link.get("href"))]
 
 
-def links_elsewhere(targets: list[str], page_url: str) -> bool:
-    """True when one of the hrefs leads to another page than `page_url`."""
-    own = canonical_url(page_url)
-    for href in targets:
-        absolute = safe_urljoin(page_url, href)
-        if absolute is None or canonical_url(absolute) != own:
-            return True
-    return False
+class PageLinks:
+    """Where the links of one page lead: each href is resolved and canonicalised once, as the
+    page's own URL is, however many headings hold it."""
+
+    def __init__(self, page_url: str) -> None:
+        self.page_url = page_url
+        self.own = canonical_url(page_url)
+        self._canonical: dict[str, str | None] = {}
+
+    def elsewhere(self, targets: list[str]) -> bool:
+        """True when one of the hrefs leads to another page than the page itself."""
+        for href in targets:
+            if href not in self._canonical:
+                absolute = safe_urljoin(self.page_url, href)
+                self._canonical[href] = canonical_url(absolute) if absolute is not None else None
+            if self._canonical[href] != self.own:
+                return True
+        return False
 
 
 def title_candidates(
@@ -198,8 +204,7 @@ def title_candidates(
 ) -> list[TitleCandidate]:
     """Headline-like lines of the page that stand before the article, or open it (one of
     its `opening` lines), and are not a meta line or a sentence."""
-    root = facts.root
-    start = facts.order(content) if content is not None else sum(1 for _ in root.iter())
+    start = facts.order(content) if content is not None else len(facts.nodes)
     end = facts.last_order(content) + 1 if content is not None else start
     found: list[TitleCandidate] = []
     seen: set[str] = set()
@@ -208,11 +213,12 @@ def title_candidates(
     opened = {
         TITLE_LABEL.sub("", HEADLINE_DECORATION.sub("", clean_inline(line))) for line in opening
     }
+    page_links = PageLinks(page_url)
     for heading in facts.once(page_headings):
         element, weight, text = heading.element, heading.weight, heading.text
         if facts.order(element) >= end or is_furniture(element):
             continue
-        permalink = permalink_text(element, facts, page_url)
+        permalink = permalink_text(element, facts, page_links)
         labelled = not permalink and TITLE_LABEL.match(text) is not None
         text = permalink or (TITLE_LABEL.sub("", text) if labelled else text)
         if not MIN_TITLE_CHARS <= len(text) <= MAX_TITLE_CHARS or text in seen:
@@ -226,14 +232,14 @@ def title_candidates(
         # leads to this very page (a blog post's title linking to the post).
         targets = link_targets(element)
         before = facts.order(element) < start
-        linked = not permalink and bool(targets) and (before or links_elsewhere(targets, page_url))
+        linked = not permalink and bool(targets) and (before or page_links.elsewhere(targets))
         found.append(
             TitleCandidate(text, weight, facts.order(element), linked, bool(permalink), labelled)
         )
     return found
 
 
-def permalink_text(element: etree._Element, facts: PageFacts, page_url: str) -> str | None:
+def permalink_text(element: etree._Element, facts: PageFacts, page_links: PageLinks) -> str | None:
     """The text of a link at or in a heading that leads to the page itself (a blog post's
     title linking to the post, beside a link to its category), if it reads as a headline.
     A line of more links is a pager or a menu whose current entry links to the page."""
@@ -242,7 +248,7 @@ def permalink_text(element: etree._Element, facts: PageFacts, page_url: str) -> 
         return None
     for link in links:
         href = (link.get("href") or "").strip()
-        if href and not href.startswith("#") and not links_elsewhere([href], page_url):
+        if href and not href.startswith("#") and not page_links.elsewhere([href]):
             text = HEADLINE_DECORATION.sub("", facts.text(link))
             return text if reads_as_headline(text) else None
     return None
@@ -261,13 +267,14 @@ def headline_anchor(
     references = {r for r in references if len(r) >= MIN_TITLE_CHARS and r not in sites}
     best: etree._Element | None = None
     longest = 0
+    page_links = PageLinks(page_url)
     for heading in facts.once(page_headings) if references else []:
         text = squeezed(heading.text)
         if (
             len(text) > longest
             and text in references
             and not facts.in_furniture(heading.element)
-            and not links_elsewhere(link_targets(heading.element), page_url)
+            and not page_links.elsewhere(link_targets(heading.element))
         ):
             best, longest = heading.element, len(text)
     return best

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar, cast
@@ -102,8 +102,15 @@ def selector_needles(query: str) -> tuple[str, ...] | None:
     if match is None:
         return None
     needles = [f"<{match['tag'].lower()}"] if match["tag"] else []
-    needles += [name.lower() for name in SELECTOR_NAME.findall(match["names"])]
+    needles += [name.lower() for name in selector_names(query)]
     return tuple(needles)
+
+
+@lru_cache(maxsize=512)
+def selector_names(query: str) -> tuple[str, ...]:
+    """The class and id names a simple selector requires, as written; none for others."""
+    match = SIMPLE_SELECTOR.fullmatch(query.strip())
+    return tuple(SELECTOR_NAME.findall(match["names"])) if match else ()
 
 
 def css_elements(
@@ -124,15 +131,21 @@ def xpath_elements(root: etree._Element, path: etree.XPath) -> list[etree._Eleme
     return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
 
 
-def first_value(root: etree._Element, path: etree.XPath) -> str:
-    """The first string an XPath (an attribute or text query) finds, else ""."""
-    found = path(root)
-    return str(found[0]) if isinstance(found, list) and found else ""
+def first_attribute(root: etree._Element, tag: str, name: str, **equal: str) -> str:
+    """The `name` attribute of the first `tag` element that has one (and whose attributes
+    named in `equal` have those values), else "": what the XPath //tag[@k='v']/@name finds
+    first, found without gathering every node of the page as the XPath does."""
+    for element in root.iter(tag):
+        value = element.get(name)
+        if value is not None and all(element.get(k) == v for k, v in equal.items()):
+            return value
+    return ""
 
-
-HIDING_ATTRIBUTES = etree.XPath("//*[@style or @hidden or @aria-hidden]")
 
 HIDDEN_MARK = "data-parknews-hidden"
+
+HIDING_ATTRIBUTES = frozenset({"style", "hidden", "aria-hidden"})
+"""The attributes by which an element hides itself (`hides_itself`)."""
 
 
 def parse_html(html: str) -> etree._Element:
@@ -168,12 +181,16 @@ def hides_itself(element: etree._Element) -> bool:
     )
 
 
-def mark_hidden(root: etree._Element) -> None:
-    """Mark the elements a page hides, once: the walks over the page then test one attribute
-    per element instead of reading its style."""
-    for element in xpath_elements(root, HIDING_ATTRIBUTES):
-        if hides_itself(element):
-            element.set(HIDDEN_MARK, "")
+def mark_hidden(element: etree._Element, attributes: Sequence[str | bytes]) -> bool:
+    """Mark the element when the page hides it (`attributes` are its attribute names), so
+    that the walks over the page test one attribute per element instead of reading its
+    style. True when the element is marked, now or before."""
+    if HIDING_ATTRIBUTES.isdisjoint(attributes):
+        return HIDDEN_MARK in attributes
+    if hides_itself(element):
+        element.set(HIDDEN_MARK, "")
+        return True
+    return HIDDEN_MARK in attributes
 
 
 def is_hidden(element: etree._Element) -> bool:
@@ -188,7 +205,14 @@ def is_furniture(element: etree._Element) -> bool:
         return True
     if element.tag == "form" and LOGIN_FIELD(element):
         return True
-    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
+    return names_furniture(element.get("class"), element.get("id"))
+
+
+def names_furniture(class_names: str | None, element_id: str | None) -> bool:
+    """True when an element's class or id names it page furniture (`FURNITURE_NAME`)."""
+    if not class_names and not element_id:
+        return False
+    names = f"{class_names or ''} {element_id or ''}".lower().split()
     return any(FURNITURE_NAME.fullmatch(name) for name in names)
 
 
@@ -197,16 +221,14 @@ def element_text(element: etree._Element) -> str:
     parts: list[str] = []
 
     def walk(node: etree._Element) -> None:
-        if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
-            if node.tail and node is not element:
-                parts.append(node.tail)
-            return
-        if node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-        if node.tail and node is not element:
-            parts.append(node.tail)
+        # lxml decodes text and tails anew on every read: each is read once.
+        if isinstance(node.tag, str) and node.tag not in SKIPPED_TAGS and not is_hidden(node):
+            if text := node.text:
+                parts.append(text)
+            for child in node:
+                walk(child)
+        if node is not element and (tail := node.tail):
+            parts.append(tail)
 
     walk(element)
     return clean_inline(" ".join(parts))
@@ -214,34 +236,54 @@ def element_text(element: etree._Element) -> str:
 
 Derived = TypeVar("Derived")
 
-MAYBE_FURNITURE = etree.XPath("//nav | //aside | //footer | //form | //*[@class] | //*[@id]")
-"""Every element `is_furniture` may find to be furniture (in document order)."""
-
-MARKED_HIDDEN = etree.XPath(f"//*[@{HIDDEN_MARK}]")
-
 
 class PageFacts:
     """What the extractor learns of one parsed page once and then asks many times: which
-    elements are hidden (themselves or by an ancestor), the visible text of an element, the
-    document order of the elements, and how much text sits in links under an element.
+    elements are hidden (themselves or by an ancestor) and which are page furniture, the
+    class and id names the page uses, the visible text of an element, the document order of
+    the elements, and how much text sits in links under an element.
 
     One per page, built by the extractor: nothing here outlives the page it was made for.
     """
 
     def __init__(self, root: etree._Element) -> None:
         self.root = root
-        mark_hidden(root)
+        self.nodes: list[etree._Element] = list(root.iter())
+        """Every node of the page, comments and processing instructions too, in document
+        order: the walks over the whole page read this list instead of the tree."""
+        self.elements = [node for node in self.nodes if isinstance(node.tag, str)]
+        """The elements of `nodes`."""
         self.hidden: set[etree._Element] = set()
-        for element in xpath_elements(root, MARKED_HIDDEN):
-            self.hidden.update(element.iter())
+        self._furniture: set[etree._Element] = set()
+        self._names: set[str] = set()
+        self._read_attributes()
         self._texts: dict[etree._Element, str] = {}
         self._pieces: list[str] = []
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._offsets: list[int] | None = None
-        self._linked: dict[etree._Element, int] | None = None
-        self._order: dict[etree._Element, int] | None = None
-        self._furniture: set[etree._Element] | None = None
+        self._linked: dict[etree._Element, int] = {}
+        self._order = {node: index for index, node in enumerate(self.nodes)}
         self._derived: dict[Callable[[PageFacts], object], object] = {}
+
+    def _read_attributes(self) -> None:
+        """One pass over the elements' attributes: mark what the page hides (`mark_hidden`),
+        find its furniture and collect the class and id names its elements carry."""
+        for node in self.elements:
+            attributes = node.keys()  # most elements have none: one call tells so
+            class_names = element_id = None
+            if attributes:
+                if mark_hidden(node, attributes):
+                    self.hidden.update(node.iter())
+                if "class" in attributes and (class_names := node.get("class")):
+                    self._names.update(class_names.split())
+                if "id" in attributes and (element_id := node.get("id")):
+                    self._names.add(element_id)
+            if node not in self._furniture and (
+                node.tag in FURNITURE_TAGS
+                or names_furniture(class_names, element_id)
+                or (node.tag == "form" and LOGIN_FIELD(node))
+            ):
+                self._furniture.update(node.iter())
 
     def visible(self, element: etree._Element) -> bool:
         """True when neither the element nor any ancestor is hidden."""
@@ -250,12 +292,14 @@ class PageFacts:
     def in_furniture(self, element: etree._Element) -> bool:
         """True when the element or an ancestor is page furniture (`is_furniture`): a
         comment thread or a footer is never the article, nor a part of it."""
-        if self._furniture is None:
-            self._furniture = set()
-            for node in xpath_elements(self.root, MAYBE_FURNITURE):
-                if node not in self._furniture and is_furniture(node):
-                    self._furniture.update(node.iter())
         return element in self._furniture
+
+    def css(self, query: str, source: str | None = None) -> list[etree._Element]:
+        """`css_elements` of the page. A simple selector naming a class or an id that no
+        element of the page carries finds nothing: it is not evaluated."""
+        if not self._names.issuperset(selector_names(query)):
+            return []
+        return css_elements(self.root, query, source)
 
     def text(self, element: etree._Element) -> str:
         """`element_text` of an element, computed once, from the page's pieces of text."""
@@ -287,44 +331,36 @@ class PageFacts:
 
     def _index_text(self) -> dict[etree._Element, tuple[int, int]]:
         """Walk the page once, as `element_text` would walk the root, noting for every
-        element walked the run of text pieces that is its own text (its tail left out)."""
-        pieces = self._pieces
+        node walked the run of text pieces that is its own text (its tail left out)."""
+        pieces, root, hidden = self._pieces, self.root, self.hidden
         spans: dict[etree._Element, tuple[int, int]] = {}
-        stack: list[tuple[etree._Element, bool]] = [(self.root, False)]
-        while stack:
-            node, closing = stack.pop()
-            if closing:
-                spans[node] = (spans[node][0], len(pieces))
-                if node.tail and node is not self.root:
-                    pieces.append(node.tail)
+        opened: list[int] = []  # where the text of each element being walked starts
+        walk = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+        for event, node in walk:
+            if event == "start":
+                opened.append(len(pieces))
+                # The walk never enters a hidden element, so a node it meets in `hidden` is
+                # one the page hides itself.
+                if node.tag in SKIPPED_TAGS or node in hidden:
+                    walk.skip_subtree()  # its "end" still comes, with no text in between
+                elif text := node.text:  # lxml decodes it anew on every read
+                    pieces.append(text)
                 continue
-            if not isinstance(node.tag, str) or node.tag in SKIPPED_TAGS or is_hidden(node):
-                spans[node] = (len(pieces), len(pieces))
-                if node.tail and node is not self.root:
-                    pieces.append(node.tail)
-                continue
-            spans[node] = (len(pieces), -1)
-            if node.text:
-                pieces.append(node.text)
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(node))
+            start = opened.pop() if event == "end" else len(pieces)
+            spans[node] = (start, len(pieces))
+            if node is not root and (tail := node.tail):
+                pieces.append(tail)
         return spans
 
     def linked_chars(self, element: etree._Element) -> int:
         """Characters of the text of the links under (or at) an element."""
-        if self._linked is None:
-            self._linked = {}
-            for link in self.root.iter("a"):
-                chars = len(self.text(link))
-                if chars:
-                    for holder in (link, *link.iterancestors()):
-                        self._linked[holder] = self._linked.get(holder, 0) + chars
-        return self._linked.get(element, 0)
+        found = self._linked.get(element)
+        if found is None:
+            found = self._linked[element] = sum(len(self.text(a)) for a in element.iter("a"))
+        return found
 
     def order(self, element: etree._Element) -> int:
         """The element's position in document order."""
-        if self._order is None:
-            self._order = {found: index for index, found in enumerate(self.root.iter())}
         return self._order[element]
 
     def once(self, compute: Callable[[PageFacts], Derived]) -> Derived:

@@ -33,10 +33,60 @@ IMAGE_LABEL_OPENING = re.compile(r"图\s*[:：]|[(（]图[)）]|图\s*\d")
 "图：张三" is a photographer's byline, so only the extractor, which knows the line follows an
 image, reads these as captions: match."""
 
-FURNITURE_LINE = re.compile(
-    r"版权所有|版权与免责|免责声明|版权声明|(?i:copyright)|©|ICP备|ICP证|公网安备|网站标识码"
-    r"|转载.{0,20}注明|不代表本(?:站|网)|主办单位|承办单位|技术支持|网站地图|联系我们"
-    r"|(?:地址|邮编|邮政编码|电话|传真|电子信箱|电子邮箱|(?i:e-?mail))\s*[:：]"
+FURNITURE_WORDS = (
+    # copyright and disclaimers
+    "版权所有",
+    "版权与免责",
+    "免责声明",
+    "版权声明",
+    "(?i:copyright)",
+    "©",
+    r"转载.{0,20}注明",
+    "不代表本(?:站|网)",
+    # site registration and ownership
+    "ICP备",
+    "ICP证",
+    "公网安备",
+    "网站标识码",
+    "主办单位",
+    "承办单位",
+    "技术支持",
+    "网站地图",
+    # the contact block
+    "联系我们",
+    *(
+        rf"{label}\s*[:：]"
+        for label in (
+            "地址",
+            "邮编",
+            "邮政编码",
+            "电话",
+            "传真",
+            "电子信箱",
+            "电子邮箱",
+            "(?i:e-?mail)",
+        )
+    ),
 )
-"""A line of a page's footer or legal notice: copyright and disclaimers, site ownership and
-the contact block (address, post code, phone, fax, e-mail). Searched."""
+"""What marks a line of a page's footer or legal notice: copyright and disclaimers, site
+ownership and the contact block (address, post code, phone, fax, e-mail)."""
+
+
+def first_characters(alternatives: tuple[str, ...]) -> str:
+    """The characters a match of one of the regex `alternatives` can start with: each opens
+    with a plain character, or with "(?i:" and a letter. ValueError for any other."""
+    found: list[str] = []
+    for alternative in alternatives:
+        ignore_case = alternative.startswith("(?i:")
+        first = alternative[4] if ignore_case else alternative[0]
+        if re.escape(first) != first:
+            raise ValueError(f"{alternative!r} must open with a plain character")
+        found += [first.lower(), first.upper()] if ignore_case else [first]
+    return "".join(dict.fromkeys(found))
+
+
+FURNITURE_LINE = re.compile(
+    rf"(?=[{first_characters(FURNITURE_WORDS)}])(?:{'|'.join(FURNITURE_WORDS)})"
+)
+"""A line of a page's footer or legal notice (`FURNITURE_WORDS`). Searched. The lookahead
+for their first characters lets the regex engine skip the rest of a line fast."""

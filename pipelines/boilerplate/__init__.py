@@ -38,6 +38,7 @@ from crawler.items import RecordDict
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from pipelines import process_item_by_record
+from pipelines.blocktext import forget_forms
 from pipelines.boilerplate.lines import drop_blank_blocks, drop_boilerplate_lines
 from pipelines.boilerplate.metadata import LiftedMetadata, drop_title, lift_metadata
 from pipelines.boilerplate.template import SiteTemplate
@@ -64,6 +65,7 @@ def clean_blocks(
     """Run the cleaning chain over one page's blocks; with `template`, also learn from them."""
     if template is not None and not site:
         raise ValueError("clean_blocks(template=...) needs site= (the page's host) as well")
+    forget_forms()
     kept = drop_blank_blocks(list(blocks))
     kept = drop_boilerplate_lines(kept)
     kept = drop_template_widgets(kept)

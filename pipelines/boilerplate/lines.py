@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from crawler.text.vocabulary import FURNITURE_LINE, LEGAL_NOTICE_HEADING, RELATED_LINKS_INLINE
-from pipelines.blocktext import is_paragraph, normalize_line, repeat_key
+from pipelines.blocktext import is_paragraph, made_of, normalize_line, repeat_key
 from pipelines.boilerplate.metadata import parse_field_line
 from pipelines.repeats import is_related_heading
 
@@ -169,10 +169,9 @@ def is_boilerplate_line(block: str) -> bool:
     for rule in BOILERPLATE_RULES:
         if len(text) <= rule.max_chars and rule.pattern.fullmatch(text):
             return True
-    if len(text) > _CHROME_LINE_MAX_CHARS:
-        return False
-    rest = _CHROME_TOKEN_RE.sub(" ", text)
-    return rest != text and _CHROME_REST_RE.fullmatch(rest) is not None
+    return len(text) <= _CHROME_LINE_MAX_CHARS and made_of(
+        text, _CHROME_TOKEN_RE, _CHROME_REST_RE, gap=" "
+    )
 
 
 def drop_boilerplate_lines(blocks: list[str]) -> list[str]:
