@@ -186,7 +186,8 @@ def first_post(
     unless it lies in a later post; then (the element at the same place in the first post,
     or that post, and the first post)."""
     start = facts.order(headline) if headline is not None else 0
-    held = _posts_within(chosen, facts, start)
+    makes = facts.once(classed_elements)
+    held = _posts_within(chosen, facts, start, makes)
     if held:
         return _main_part(held[0], facts), held[0]
     path = [chosen]
@@ -195,7 +196,7 @@ def first_post(
         name = block.get("class")
         if not name or block.tag in ("body", "html"):
             continue
-        posts = _posts_like(facts.root, block.tag, name, facts, start)
+        posts = _posts(makes[(block.tag, name)], facts, start)
         if len(posts) < 2 or block not in posts:
             continue
         first = posts[0]
@@ -208,34 +209,38 @@ def first_post(
     return chosen, None
 
 
-def _posts_like(
-    within: etree._Element, tag: str, name: str, facts: PageFacts, start: int
-) -> list[etree._Element]:
-    """The post blocks `<tag class=name>` under `within` that end after the headline."""
-    return [
-        other
-        for other in within.iter(tag)
-        if other.get("class") == name
-        and facts.last_order(other) >= start
-        and _is_post(other, facts)
-    ]
-
-
-def _posts_within(chosen: etree._Element, facts: PageFacts, start: int) -> list[etree._Element]:
-    """Two or more post blocks of one make that the chosen container holds, if it does."""
-    makes: dict[tuple[str, str], int] = {}
-    for element in chosen.iterdescendants():
-        name = element.get("class") if isinstance(element.tag, str) else None
+def classed_elements(facts: PageFacts) -> dict[tuple[str, str], list[etree._Element]]:
+    """The page's elements that carry a class, by tag and class, in document order (once a
+    page)."""
+    makes: dict[tuple[str, str], list[etree._Element]] = {}
+    for element in facts.elements:
+        name = element.get("class")
         if name:
-            makes[(element.tag, name)] = makes.get((element.tag, name), 0) + 1
-    for (tag, name), count in makes.items():
-        if count >= 2:
-            posts = _posts_like(chosen, tag, name, facts, start)
-            if len(posts) < 2 or any(p in q.iterancestors() for p in posts for q in posts):
-                continue
-            held = sum(len(facts.text(p)) for p in posts)
-            if held >= POSTS_SHARE * len(facts.text(chosen)):
-                return posts
+            makes.setdefault((element.tag, name), []).append(element)
+    return makes
+
+
+def _posts(blocks: list[etree._Element], facts: PageFacts, start: int) -> list[etree._Element]:
+    """The blocks that are posts and end after the headline (document position `start`)."""
+    return [b for b in blocks if facts.last_order(b) >= start and _is_post(b, facts)]
+
+
+def _posts_within(
+    chosen: etree._Element,
+    facts: PageFacts,
+    start: int,
+    makes: dict[tuple[str, str], list[etree._Element]],
+) -> list[etree._Element]:
+    """Two or more post blocks of one make that the chosen container holds, if it does."""
+    first, last = facts.order(chosen), facts.last_order(chosen)
+    for blocks in makes.values():
+        inside = [b for b in blocks if first < facts.order(b) <= last] if len(blocks) > 1 else []
+        posts = _posts(inside, facts, start) if len(inside) > 1 else []
+        if len(posts) < 2 or any(p in q.iterancestors() for p in posts for q in posts):
+            continue
+        held = sum(len(facts.text(p)) for p in posts)
+        if held >= POSTS_SHARE * len(facts.text(chosen)):
+            return posts
     return []
 
 
