@@ -115,9 +115,9 @@ class Hanweb(Family):
     shapes = SHAPES
 
     def recognises(self, page: ListPage) -> bool:
-        return is_dataproxy_answer(page) or (
-            "<datastore" in page.text and "dataproxy.jsp" in page.text
-        )
+        # Only jcms keeps list records in a <datastore>; its page may name no dataproxy.jsp
+        # (the widget's default proxyUrl).
+        return is_dataproxy_answer(page) or "<datastore" in page.text
 
     def list_markup(self, page: ListPage) -> str:
         store = page.text if is_dataproxy_answer(page) else column_datastore(page.text)

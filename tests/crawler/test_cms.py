@@ -252,3 +252,15 @@ def test_a_script_link_or_the_page_itself_is_not_a_next_page() -> None:
         '<a href="javascript:goPage(2)">下一页</a><a href="index.html">下一页</a>',
     )
     assert paging.next_link(page) is None
+
+
+def test_a_datastore_without_a_named_dataproxy_is_still_read_as_hanweb() -> None:
+    """The jpage widget's default proxyUrl is dataproxy.jsp: a column page need not name it.
+    Its inline records are the list, and the walk goes on through the default proxy."""
+    page = saved_list_page("http://www.hhtz.gov.cn/col/col1487001/index.html")
+    text = page.text.replace("/module/web/jpage/dataproxy.jsp", "")
+    reading = cms.read_list(cms.ListPage(page.url, text), SITES["binjiang"].owns_url)
+    assert reading.family.name == "hanweb"
+    assert len(reading.entries) == 5
+    (following,) = reading.next
+    assert urlsplit(following.url).path == "/module/web/jpage/dataproxy.jsp"
