@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml import html as lxml_html
-
 from benchmarks import GOLDEN_SITES, markdown_table
 from crawler import cms
+from crawler.cms.base import link_target, parse_markup
 from crawler.cms.paging import next_link
 from crawler.decode import decode_page
 from crawler.sites import generic_profile
-from crawler.urls import safe_urljoin
 from tests.sitesrv import fetch_through, serve, walk_truth
 
 Request = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -51,13 +49,9 @@ def page_links(page: cms.ListPage) -> list[str]:
         markup = "".join(exc.rows)
     host = urlsplit(page.url).hostname
     found: list[str] = []
-    if not markup.strip():
-        return found
-    for link in lxml_html.fromstring(markup).iter("a"):
-        href = (link.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "#", "mailto:")):
-            continue
-        url = safe_urljoin(page.url, href)
+    root = parse_markup(markup)
+    for link in root.iter("a") if root is not None else []:
+        url = link_target(page.url, link.get("href"))
         if url and urlsplit(url).hostname == host and url not in found and url != page.url:
             found.append(url)
     return found

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from crawler.cms.base import Family, ListEntry, ListPage, ListPageError, ListRequest
+from crawler.cms.base import (
+    Family,
+    ListEntry,
+    ListPage,
+    ListPageError,
+    ListRequest,
+    parse_markup,
+)
 from crawler.cms.generic import Generic
 from crawler.cms.hanweb import Hanweb
 from crawler.cms.identity import article_id, article_key, url_date
@@ -92,7 +99,9 @@ def read_list(
     except ListPageError as exc:
         problem = str(exc)
         markup = "<ul>" + "".join(exc.rows) + "</ul>"
-    entries = list_entries(markup, page.url, is_article or owns, is_article or _generic_shape)
+    # The page's own text is parsed once, for its list and its pager alike.
+    root = page.tree if markup is page.text else parse_markup(markup)
+    entries = list_entries(root, page.url, is_article or owns, is_article or _generic_shape)
     following = [request for request in family.next_requests(page) if owns(request.url)]
     return ListReading(family, entries, following, problem)
 

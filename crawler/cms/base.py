@@ -6,9 +6,31 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import parse_qsl, urlsplit
 
+from lxml import html as lxml_html
+
 from crawler.cms.shapes import UrlShapes
+from crawler.urls import safe_urljoin
+
+
+def parse_markup(markup: str) -> lxml_html.HtmlElement | None:
+    """Markup parsed as HTML, or None when it holds none."""
+    try:
+        return lxml_html.fromstring(markup) if markup.strip() else None
+    except (ValueError, lxml_html.etree.ParserError):
+        return None
+
+
+def link_target(base_url: str, href: str | None) -> str | None:
+    """Where a link leads, resolved against its page and without its fragment; None for a
+    script, fragment or mail link, or an href that cannot be a URL."""
+    href = (href or "").strip()
+    if not href or href.startswith(("javascript:", "#", "mailto:")):
+        return None
+    target = safe_urljoin(base_url, href)
+    return target.split("#")[0] if target is not None else None
 
 
 @dataclass(frozen=True)
@@ -21,6 +43,11 @@ class ListPage:
     method: str = "GET"
     body: str | None = None
     """The x-www-form-urlencoded form of a POST."""
+
+    @cached_property
+    def tree(self) -> lxml_html.HtmlElement | None:
+        """The page parsed as HTML once, for every reader of its links (None: no markup)."""
+        return parse_markup(self.text)
 
     def form(self) -> dict[str, str]:
         """The POSTed form fields, in order."""

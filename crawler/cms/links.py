@@ -12,10 +12,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lxml import html as lxml_html
 
-from crawler.cms.base import ListEntry
+from crawler.cms.base import ListEntry, link_target
 from crawler.text.dates import find_datetime
 from crawler.text.inline import clean_inline
-from crawler.urls import safe_urljoin
 
 FILE_EXTENSIONS = frozenset(
     {
@@ -93,32 +92,23 @@ class _Region:
 
 
 def list_entries(
-    markup: str,
+    root: lxml_html.HtmlElement | None,
     base_url: str,
     is_candidate: Callable[[str], bool],
     is_article_shaped: Callable[[str], bool],
 ) -> list[ListEntry]:
-    """The article links of the page's main list, each once, in page order, with the title
-    and the date the list shows beside each. Candidates are the page links to consider; of
-    those, a link reads as an article when it shows a title or its URL has an article shape
-    (menu items, "更多" and a row's category link do not), and only those make up lists."""
-    if not markup.strip():
-        return []
-    try:
-        root = lxml_html.fromstring(markup)
-    except (ValueError, lxml_html.etree.ParserError):
+    """The article links of the page's main list (`root`: the parsed markup that holds it),
+    each once, in page order, with the title and the date the list shows beside each.
+    Candidates are the page links to consider; of those, a link reads as an article when it
+    shows a title or its URL has an article shape (menu items, "更多" and a row's category
+    link do not), and only those make up lists."""
+    if root is None:
         return []
     page_url = base_url.split("#")[0]
     links: list[tuple[lxml_html.HtmlElement, str]] = []
     for link in root.iter("a"):
-        href = (link.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "#", "mailto:")):
-            continue
-        url = safe_urljoin(base_url, href)
-        if url is None:
-            continue
-        url = url.split("#")[0]
-        if url == page_url or not page_like(url) or not is_candidate(url):
+        url = link_target(base_url, link.get("href"))
+        if url is None or url == page_url or not page_like(url) or not is_candidate(url):
             continue
         if is_article_shaped(url) or _title_of(link) is not None:
             links.append((link, url))

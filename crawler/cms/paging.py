@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from lxml import html as lxml_html
-
-from crawler.cms.base import ListPage, ListRequest
+from crawler.cms.base import ListPage, ListRequest, link_target
 from crawler.text.inline import clean_inline
 from crawler.urls import safe_urljoin
 
@@ -23,17 +21,9 @@ _TOTAL_PAGES = re.compile(r"共\s*(\d+)\s*页|/\s*(\d+)\s*页|第\s*\d+\s*/\s*(\
 _NUMBERED_PATH = re.compile(r"^(?P<stem>.*?)(?:[_/-](?P<number>\d+))?(?P<ext>\.[a-z]+)$", re.I)
 
 
-def page_tree(page: ListPage) -> lxml_html.HtmlElement | None:
-    """The page parsed as HTML, or None when it holds no markup."""
-    try:
-        return lxml_html.fromstring(page.text) if page.text.strip() else None
-    except (ValueError, lxml_html.etree.ParserError):
-        return None
-
-
 def next_link(page: ListPage) -> ListRequest | None:
     """The target of the page's "下一页"-style link (not a script link, not the page itself)."""
-    tree = page_tree(page)
+    tree = page.tree
     if tree is None:
         return None
     for link in tree.iter("a"):
@@ -51,7 +41,7 @@ def numbered_next(page: ListPage) -> ListRequest | None:
     """The link of a pager of numbered pages to the page after this one: the same path and
     query but for a page number one higher (`?page=3`, `pageNo=3`, `index_2.html`,
     `list_3.html`, `list/3.html`)."""
-    tree = page_tree(page)
+    tree = page.tree
     if tree is None:
         return None
     current = page_number(page.url)
@@ -69,7 +59,7 @@ def numbered_next(page: ListPage) -> ListRequest | None:
 def form_next(page: ListPage) -> ListRequest | None:
     """The request a list page's paging form makes for the next page: its page field one
     higher, up to the page count the pager prints ("共12页", "1/12页")."""
-    tree = page_tree(page)
+    tree = page.tree
     if tree is None:
         return None
     total = _total_pages(tree.text_content() or "")
@@ -129,14 +119,9 @@ def _same_list(url: str, other: str) -> bool:
 
 
 def _followable(page: ListPage, href: str | None) -> str | None:
-    """`href` resolved against the page, unless it is a script, a fragment or the page."""
-    href = (href or "").strip()
-    if not href or href.startswith(("javascript:", "#", "mailto:")):
-        return None
-    target = safe_urljoin(page.url, href)
-    if target is None or target.split("#")[0] == page.url.split("#")[0]:
-        return None
-    return target.split("#")[0]
+    """`link_target` of an href on the page, unless it leads to the page itself."""
+    target = link_target(page.url, href)
+    return target if target != page.url.split("#")[0] else None
 
 
 def _total_pages(text: str) -> int | None:
