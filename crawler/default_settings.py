@@ -54,6 +54,12 @@ state stays in the SQLite file PARKNEWS_STATE_PATH."""
 PARKNEWS_REDIS_NAMESPACE = "default"
 """Name of the crawl state in Redis: its keys start with parknews:<namespace>:, and crawls of
 different namespaces share nothing."""
+PARKNEWS_REDIS_JOIN_SECONDS = 300.0
+"""A worker started within this many seconds of the namespace's current run joins it; one
+started later while the run goes on exits with status 75 (runs never overlap)."""
+PARKNEWS_REDIS_HEARTBEAT_SECONDS = 60.0
+"""A worker of a shared crawl silent this long is taken for dead by the others (its claims
+lapse, the run goes on without it); each worker renews its heartbeat six times as often."""
 
 # --- run verdict ----------------------------------------------------------------------------------
 
