@@ -29,6 +29,11 @@ article_unfetched = object()
 """The spider, when an article found on a list could not be fetched: `walk`, `url` and
 `status` (the HTTP status, or None when nothing answered)."""
 
+crawl_idle = object()
+"""The shared frontier (crawler.frontier), when a crawl shared by several workers is over for
+now: its queue is empty and every live worker idle. A handler that starts more work raises
+DontCloseSpider. Without a shared crawl, Scrapy's own `spider_idle` says the same."""
+
 record_to_commit = object()
 """The dedup pipeline, for each record on its way to a feed: `row`, what the state store
 keeps of it once the file holding it is in place (`StateStore.commit_written`)."""
@@ -49,3 +54,8 @@ output_failed = object()
 run_judged = object()
 """The run report, once the run is over and judged: `report` (the run report as written to
 output/runs/) and `exit_status` (int, see crawler.extensions.report.ExitStatus)."""
+
+shared_run_closed = object()
+"""The crawl state extension of the worker that closes a run shared by several workers (the
+last to leave): `report` (the merged report, as written to output/runs/<run>.json) and
+`exit_status`, the run's verdict on the sum of what every worker did."""

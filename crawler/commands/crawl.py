@@ -18,11 +18,13 @@ from crawler.arguments import ArgumentError, parse_arguments
 from crawler.default_settings import parknews_settings, redis_url
 from crawler.extensions.crawlstate import LOCK_HELD_SETTING, open_store
 from crawler.extensions.report import ExitStatus
+from crawler.feeds import new_run_id, output_folder
 from crawler.sites import SitesFileError, load_sites
 from crawler.spiders.parknews import ParknewsSpider
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import AlreadyRunning, RunLock, lock_path_for
+from crawler.state.sharedrun import RunInProgress, join_shared_run
 from crawler.state.store import StateStore
 
 
@@ -106,6 +108,19 @@ class Command(ScrapyCrawlCommand):
             refuse(problem, ExitStatus.OUTPUT)
         if not settings.getbool("PARKNEWS_STATE_ENABLED"):
             return
+        given = self.settings
+        if redis_url(given):
+            # Workers sharing the crawl: the namespace's current run is the lock.
+            problem = check_store(lambda: open_store(given))
+            if problem:
+                refuse(problem, ExitStatus.STATE)
+            try:
+                join_shared_run(given, new_run_id(output_folder(given)))
+            except RunInProgress as exc:
+                refuse(str(exc), ExitStatus.ALREADY_RUNNING)
+            except StateError as exc:
+                refuse(str(exc), ExitStatus.STATE)
+            return
         path = Path(settings.get("PARKNEWS_STATE_PATH"))
         self.lock = RunLock(lock_path_for(path))
         try:
@@ -114,11 +129,7 @@ class Command(ScrapyCrawlCommand):
             refuse(str(exc), ExitStatus.ALREADY_RUNNING)
         except OSError as exc:
             refuse(f"cannot take the run lock beside {path}: {exc.strerror}", ExitStatus.STATE)
-        given = self.settings
-        if redis_url(given):
-            problem = check_store(lambda: open_store(given))
-        else:
-            problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
+        problem = check_state_file(path, Path(settings.get("PARKNEWS_OUTPUT_DIR")))
         if problem:
             refuse(problem, ExitStatus.STATE)
         self.settings.set(LOCK_HELD_SETTING, True, priority="cmdline")
@@ -130,6 +141,7 @@ class Command(ScrapyCrawlCommand):
         assert self.crawler_process is not None
         crawler = self.crawler_process.create_crawler(args[0])
         crawler.signals.connect(self.run_judged, signal=parknews_signals.run_judged)
+        crawler.signals.connect(self.run_judged, signal=parknews_signals.shared_run_closed)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         # The crawl is over: a Ctrl-C pressed a moment too late must not turn its verdict

@@ -18,7 +18,9 @@ short (max_pages, since) or missing articles leaves the next run to walk the who
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +32,13 @@ from scrapy.settings import BaseSettings
 
 from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings, redis_url
-from crawler.extensions.report import ExitStatus
+from crawler.extensions.report import ExitStatus, Thresholds, merge_reports, write_atomically
 from crawler.feeds import PARTIAL_SUFFIX
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from crawler.state.lock import RunLock, lock_path_for
 from crawler.state.redisstore import RedisStateStore
+from crawler.state.sharedrun import SharedRun, shared_run
 from crawler.state.store import StateStore
 
 logger = logging.getLogger(__name__)
@@ -60,23 +63,37 @@ def completed_walks(
     return ended - failed
 
 
-def remove_unfinished_files(output_dir: Path) -> list[Path]:
-    """Delete the `*.part` files a killed run left under `output_dir`; their records were
-    never committed, so this run writes them again."""
+def everything(path: str | Path) -> bool:
+    """A run that shares its state with no other worker settles whatever was left."""
+    return True
+
+
+def remove_unfinished_files(
+    output_dir: Path, left_behind: Callable[[str | Path], bool] = everything
+) -> list[Path]:
+    """Delete the `*.part` files a killed run left under `output_dir` (those `left_behind`
+    accepts); their records were never committed, so this run writes them again."""
     removed = []
     for folder in ("articles", "duplicates", "runs"):
         for partial in sorted((output_dir / folder).glob("*" + PARTIAL_SUFFIX)):
-            partial.unlink()
-            removed.append(partial)
+            if left_behind(partial):
+                partial.unlink()
+                removed.append(partial)
     return removed
 
 
-def finish_staged_batches(store: StateBackend, run_id: int | None = None) -> list[str]:
-    """Settle the batches a stopped run left staged: one whose file got its final name is
-    committed (its records are written), one whose file did not is forgotten (its records
-    are written again). Returns what was done, one line each."""
+def finish_staged_batches(
+    store: StateBackend,
+    run_id: int | None = None,
+    left_behind: Callable[[str | Path], bool] = everything,
+) -> list[str]:
+    """Settle the batches a stopped run left staged (those `left_behind` accepts): one whose
+    file got its final name is committed (its records are written), one whose file did not
+    is forgotten (its records are written again). Returns what was done, one line each."""
     done = []
     for path in store.staged_batches():
+        if not left_behind(path):
+            continue
         if Path(path).is_file():
             result = store.commit_batch(path, run_id=run_id)
             done.append(f"committed {path} ({result.inserted + result.revised} articles)")
@@ -119,11 +136,20 @@ class CrawlState:
     (`output_failed`), no later one is put in place: the state does not advance past it.
     """
 
-    def __init__(self, crawler: Crawler, store: StateBackend, lock: RunLock | None) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        store: StateBackend,
+        lock: RunLock | None,
+        shared: SharedRun | None = None,
+    ) -> None:
         self.crawler = crawler
         self.store = store
         self.lock = lock
-        self.run_number = store.start_run()
+        self.shared = shared
+        """The run this worker shares with others through Redis, if any."""
+        self.run_number = shared.run_id if shared is not None else store.start_run()
+        self.output_dir = Path("output")
         self.pending: dict[str, dict[str, Any]] = {}
         """What to commit for each record on its way to a feed, by URL."""
         self.staged: dict[str, list[dict[str, Any]]] = {}
@@ -141,8 +167,9 @@ class CrawlState:
         if not settings.getbool("PARKNEWS_STATE_ENABLED"):
             raise NotConfigured
         path = Path(settings.get("PARKNEWS_STATE_PATH"))
+        shared = shared_run(crawler.settings)
         lock = None
-        if not crawler.settings.getbool(LOCK_HELD_SETTING):
+        if shared is None and not crawler.settings.getbool(LOCK_HELD_SETTING):
             lock = RunLock(lock_path_for(path))
             lock.acquire()
         try:
@@ -151,10 +178,12 @@ class CrawlState:
             if lock is not None:
                 lock.release()
             raise
-        for line in finish_staged_batches(store):
+        left_behind = shared.left_behind if shared is not None else everything
+        for line in finish_staged_batches(store, left_behind=left_behind):
             logger.warning("Interrupted run's output: %s", line)
-        extension = cls(crawler, store, lock)
-        for partial in remove_unfinished_files(Path(settings.get("PARKNEWS_OUTPUT_DIR"))):
+        extension = cls(crawler, store, lock, shared)
+        output_dir = extension.output_dir = Path(settings.get("PARKNEWS_OUTPUT_DIR"))
+        for partial in remove_unfinished_files(output_dir, left_behind):
             logger.warning("Removed %s, left unfinished by an interrupted run", partial)
         connect = crawler.signals.connect
         connect(extension.spider_opened, signal=signals.spider_opened)
@@ -300,6 +329,10 @@ class CrawlState:
         finish_reason = stats.get_value("finish_reason") if stats else None
         uncommitted = self.uncommitted()
         done = completed_walks(self.walks_ended, self.walks_failed, finish_reason, uncommitted)
+        if self.shared is not None:
+            clean = finish_reason == "finished" and not uncommitted
+            self.leave_shared_run(report, clean=clean)
+            return
         try:
             if done:
                 self.store.mark_walks(sorted(done), complete=True)
@@ -315,3 +348,53 @@ class CrawlState:
             self.store.close()
             if self.lock is not None:
                 self.lock.release()
+
+    def leave_shared_run(self, report: dict[str, Any], *, clean: bool) -> None:
+        """Leave the shared run with this worker's report and walks. The last worker to
+        leave closes it: the walks the run completed are recorded (only when every worker
+        ended cleanly), and the merged report is written and logged as the run's."""
+        assert self.shared is not None
+        try:
+            closing = self.shared.leave(
+                clean=clean,
+                report=report,
+                walks_ended=self.walks_ended,
+                walks_failed=self.walks_failed,
+            )
+            if closing is None:
+                logger.info("Left run %s; other workers finish it", self.shared.name)
+                return
+            merged = merge_reports(
+                self.shared.name,
+                closing.reports,
+                Thresholds.from_settings(self.crawler.settings),
+                complete=closing.clean,
+            )
+            if closing.clean and closing.walks_complete:
+                self.store.mark_walks(closing.walks_complete, complete=True)
+            status = int(merged["exit_status"])
+            self.store.finish_run(
+                self.run_number,
+                status=RUN_LOG_STATUS.get(status, "failed"),
+                exit_code=status,
+                report={"workers": len(closing.reports), "sites": merged["sites"]},
+            )
+            path = self.output_dir / "runs" / f"{self.shared.name}.json"
+            write_atomically(path, json.dumps(merged, ensure_ascii=False, indent=2) + "\n")
+            logger.info(
+                "Closed run %s of %d workers: report %s",
+                self.shared.name,
+                len(closing.reports),
+                path,
+            )
+            for key, site in merged["sites"].items():
+                for problem in site["problems"]:
+                    logger.error("Site %s failed: %s", key, problem)
+            self.crawler.signals.send_catch_log(
+                parknews_signals.shared_run_closed, report=merged, exit_status=status
+            )
+        except (StateError, OSError) as exc:
+            logger.error("Cannot close the shared run: %s", exc)
+        finally:
+            self.shared.close()
+            self.store.close()

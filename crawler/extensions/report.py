@@ -23,6 +23,7 @@ from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
 from crawler.feeds import PARTIAL_SUFFIX, put_in_place
 from crawler.sites import SiteProfile
+from crawler.state.sharedrun import shares_run
 
 logger = logging.getLogger(__name__)
 
@@ -105,24 +106,27 @@ class SiteRun:
 COVERED_FIELDS = ("title", "published_at", "body")
 
 
-def site_problems(site: SiteRun, thresholds: Thresholds) -> list[str]:
-    """Why a site's run counts as failed; empty when it does not."""
+def site_problems(site: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
+    """Why a site's run counts as failed, from its part of the report (`site_summary`); empty
+    when it does not."""
     problems = []
-    if site.list_pages and site.list_entries == 0:
+    if site["list_pages"] and site["list_entries"] == 0:
         problems.append("its list pages held no articles (a redesign?)")
-    if site.list_pages == 0:
+    if site["list_pages"] == 0:
         problems.append("no list page could be read")
-    errors = len(site.errors)
+    errors = len(site["errors"])
+    requests = site["requests"]
     if (
-        site.requests
+        requests
         and errors >= thresholds.min_errors
-        and errors / site.requests > thresholds.max_error_share
+        and errors / requests > thresholds.max_error_share
     ):
-        share = len(site.errors) / site.requests
-        problems.append(f"{share:.0%} of requests failed (limit {thresholds.max_error_share:.0%})")
-    if site.records:
+        problems.append(
+            f"{errors / requests:.0%} of requests failed (limit {thresholds.max_error_share:.0%})"
+        )
+    if site["records"]:
         for name in COVERED_FIELDS:
-            share = site.coverage[name] / site.records
+            share = site["field_coverage"][name] / site["records"]
             if share < thresholds.min_field_coverage:
                 problems.append(f"only {share:.0%} of records have {name}")
     return problems
@@ -132,7 +136,7 @@ def site_summary(site: SiteRun, thresholds: Thresholds, judged: bool = True) -> 
     """One site's part of the report file; `problems` is empty when the site is not judged."""
     kinds = Counter(error["kind"] for error in site.errors)
     duration = (site.finished or 0) - (site.started or 0) if site.started else 0.0
-    return {
+    summary: dict[str, Any] = {
         "requests": site.requests,
         "list_pages": site.list_pages,
         "list_entries": site.list_entries,
@@ -143,8 +147,65 @@ def site_summary(site: SiteRun, thresholds: Thresholds, judged: bool = True) -> 
         "errors_by_kind": dict(kinds),
         "errors": site.errors,
         "duration_seconds": round(duration, 3),
-        "problems": site_problems(site, thresholds) if judged else [],
     }
+    summary["problems"] = site_problems(summary, thresholds) if judged else []
+    return summary
+
+
+GRAVEST_FIRST = (ExitStatus.OUTPUT, ExitStatus.STATE, ExitStatus.INTERRUPTED)
+"""Exit statuses of a worker that a run shared by several workers passes on, gravest first."""
+
+
+def merge_reports(
+    name: str, reports: list[dict[str, Any]], thresholds: Thresholds, *, complete: bool = True
+) -> dict[str, Any]:
+    """The report of a run several workers shared, from theirs (which judge no site: each
+    saw only part of every site): counts added up site by site, errors gathered, each site
+    judged on the sum, and the gravest exit status of a worker or else the sites' verdict;
+    `workers` keeps each worker's run_id, finish reason and exit status. A run that lost a
+    worker (`complete` False) is interrupted: its sites are not judged."""
+    sites: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for key, site in report.get("sites", {}).items():
+            merged = sites.setdefault(key, {})
+            for field_name, value in site.items():
+                if field_name != "problems":
+                    merged[field_name] = _merged(merged.get(field_name), value, field_name)
+    interrupted = not complete or any(r.get("interrupted") for r in reports)
+    for site in sites.values():
+        site["problems"] = [] if interrupted else site_problems(site, thresholds)
+    statuses = {int(report.get("exit_status", 0)) for report in reports}
+    gravest = next((status for status in GRAVEST_FIRST if status in statuses), None)
+    reason = "shutdown" if interrupted else "finished"
+    status = gravest if gravest is not None else verdict(sites, reason, False)
+    return {
+        "run_id": name,
+        "finish_reason": ",".join(sorted({str(r.get("finish_reason")) for r in reports})),
+        "interrupted": interrupted,
+        "duration_seconds": max((float(r.get("duration_seconds", 0)) for r in reports), default=0),
+        "exit_status": int(status),
+        "sites": dict(sorted(sites.items())),
+        "run_errors": [error for r in reports for error in r.get("run_errors", [])],
+        "workers": [
+            {k: r.get(k) for k in ("run_id", "finish_reason", "exit_status")} for r in reports
+        ],
+    }
+
+
+def _merged(mine: Any, theirs: Any, field_name: str) -> Any:
+    """Two workers' values of one report field: numbers added (durations: the longest),
+    lists joined, mappings merged key by key."""
+    if mine is None:
+        return theirs
+    if isinstance(theirs, dict):
+        return {k: _merged(mine.get(k), v, k) for k, v in theirs.items()} | {
+            k: v for k, v in mine.items() if k not in theirs
+        }
+    if isinstance(theirs, list):
+        return mine + theirs
+    if field_name == "duration_seconds":
+        return max(mine, theirs)
+    return mine + theirs
 
 
 def summary_table(sites: dict[str, dict[str, Any]], interrupted: bool = False) -> str:
@@ -201,6 +262,9 @@ class RunReport:
         self.crawler = crawler
         self.output_dir = output_dir
         self.thresholds = thresholds
+        self.judges_sites = True
+        """False for a worker of a shared run: the run's closer judges the sites on the sum of
+        what every worker did (`merge_reports`)."""
         self.profiles: Mapping[str, SiteProfile] = {}
         self.run_id: str | None = None
         self.sites: dict[str, SiteRun] = defaultdict(SiteRun)
@@ -216,6 +280,7 @@ class RunReport:
             Path(settings.get("PARKNEWS_OUTPUT_DIR")),
             Thresholds.from_settings(crawler.settings),
         )
+        extension.judges_sites = not shares_run(crawler.settings)
         connect = crawler.signals.connect
         connect(extension.crawl_planned, signal=parknews_signals.crawl_planned)
         connect(extension.list_page, signal=parknews_signals.list_page_read)
@@ -302,7 +367,7 @@ class RunReport:
         for key in self.profiles:
             self.sites[key]  # every crawled site appears, even one that never answered
         sites = {
-            key: site_summary(run, self.thresholds, judged=not interrupted)
+            key: site_summary(run, self.thresholds, judged=self.judges_sites and not interrupted)
             for key, run in sorted(self.sites.items())
         }
         feed_failures = any(

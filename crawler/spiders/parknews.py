@@ -16,19 +16,21 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from crawler import cms
 from crawler import signals as parknews_signals
 from crawler.arguments import SPIDER_ARGUMENTS, parse_arguments
 from crawler.cms import article_key
-from crawler.default_settings import parknews_settings
+from crawler.default_settings import parknews_settings, redis_url
 from crawler.extensions.report import STATE_UNUSABLE
 from crawler.extract import NotAnArticle, build_record
 from crawler.feeds import new_run_id, output_feeds, output_folder
 from crawler.sites import SITES, SiteProfile, SiteRegistry, load_sites
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
+from crawler.state.sharedrun import SharedRun, join_shared_run, shared_run
 
 logger = logging.getLogger(__name__)
 ARTICLE_PRIORITY = 1
@@ -82,7 +84,10 @@ class ParknewsSpider(scrapy.Spider):
         spider.recheck_pages = configured.getint("PARKNEWS_INCREMENTAL_RECHECK_PAGES")
         spider.gone_retry_days = configured.getfloat("PARKNEWS_STATE_GONE_RETRY_DAYS")
         crawler.signals.connect(spider.opened, signal=signals.spider_opened)
-        crawler.signals.connect(spider.crawl_mirrors, signal=signals.spider_idle)
+        shared = spider.share_crawl(settings)
+        # The mirrors wait until the crawl is idle: on every worker, when several share it.
+        idle = parknews_signals.crawl_idle if shared else signals.spider_idle
+        crawler.signals.connect(spider.crawl_mirrors, signal=idle)
         crawler.signals.connect(spider.state_opened, signal=parknews_signals.state_opened)
         if spider.plan.replay is not None:
             # A replay reads a local file: no politeness delays are owed to anyone.
@@ -90,10 +95,24 @@ class ParknewsSpider(scrapy.Spider):
             settings.set("DOWNLOAD_DELAY", 0, priority="spider")
             settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
             settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="spider")
-        spider.run_id = new_run_id(output_folder(settings))
+        spider.run_id = shared.output_name if shared else new_run_id(output_folder(settings))
         if settings.getpriority("FEEDS") in (None, 0) or not settings.getdict("FEEDS"):
             settings.set("FEEDS", output_feeds(settings), priority="spider")
         return spider
+
+    @staticmethod
+    def share_crawl(settings: Settings) -> SharedRun | None:
+        """With REDIS_URL and a crawl state, the run this worker shares with others (joined
+        now unless the crawl command did), taking its requests from the shared frontier."""
+        if not redis_url(settings) or not parknews_settings(settings).getbool(
+            "PARKNEWS_STATE_ENABLED"
+        ):
+            return None
+        shared = shared_run(settings)
+        if shared is None:
+            shared = join_shared_run(settings, new_run_id(output_folder(settings)))
+        settings.set("SCHEDULER", "crawler.frontier.SharedFrontier", priority="spider")
+        return shared
 
     def opened(self) -> None:
         """Announce the sites of this run."""

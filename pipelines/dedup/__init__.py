@@ -21,7 +21,9 @@ a mirror damaged, mended from the original).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -34,11 +36,15 @@ from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
 from crawler.sites import SiteProfile
 from crawler.state.base import StateBackend
+from crawler.state.errors import StateError
+from crawler.state.sharedrun import SharedRun, shared_run
 from crawler.text.minhash import check_threshold
 from pipelines.dedup.index import NearDuplicateIndex
 from pipelines.dedup.restore import restore_damaged_spans
-from pipelines.dedup.verdict import NoState, PendingLookup, classify
+from pipelines.dedup.verdict import NoState, PendingLookup, Verdict, VerdictKind, classify
 from pipelines.normalise.script import ScriptConverter
+
+logger = logging.getLogger(__name__)
 
 
 class DedupPipeline:
@@ -78,11 +84,14 @@ class DedupPipeline:
         self.originals: dict[str, str] = {}
         """Bodies of this run's articles from sites that a crawled mirror copies, by id."""
         self.converter = ScriptConverter()
+        self.shared: SharedRun | None = None
+        """The run this worker shares with others, whose claims it checks before writing."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
         threshold = parknews_settings(crawler.settings).getfloat("PARKNEWS_DEDUP_THRESHOLD")
         pipeline = cls(threshold, stats=crawler.stats, signals=crawler.signals)
+        pipeline.shared = shared_run(crawler.settings)
         crawler.signals.connect(pipeline.crawl_planned, signal=parknews_signals.crawl_planned)
         crawler.signals.connect(pipeline.state_opened, signal=parknews_signals.state_opened)
         crawler.signals.connect(pipeline.batch_committed, signal=parknews_signals.batch_committed)
@@ -113,6 +122,8 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item).asdict()
         verdict = classify(record, self.index, self.pending, converter=self.converter)
+        if verdict.kind == "new" and self.shared is not None:
+            verdict = self.claimed(verdict, record, self.shared)
         self.pending.remember(verdict, record)
         if self.stats is not None:
             self.stats.inc_value(f"parknews/{record.get('site')}/articles_{verdict.kind}")
@@ -125,10 +136,56 @@ class DedupPipeline:
         if verdict.emit and record.get("site") in self.mirrored:
             self.originals[verdict.id] = str(record.get("body") or "")
         if verdict.is_duplicate and record.get("damaged_annotations"):
-            record = restore_damaged_spans(record, self.originals.get(verdict.duplicate_of or ""))
+            record = restore_damaged_spans(record, self.original_body(verdict.duplicate_of))
         annotated = verdict.annotate(record)
         if self.store is not None and self.signals is not None:
             self.signals.send_catch_log(
                 parknews_signals.record_to_commit, row=verdict.written(record)
             )
         return annotated
+
+    def claimed(self, verdict: Verdict, record: Mapping[str, Any], shared: SharedRun) -> Verdict:
+        """A new article claimed in the run it shares with other workers before it is
+        written: when another live worker claimed the same article first, it is theirs
+        ("unchanged" here, and dropped); when it claimed an article this one copies, this
+        one is a duplicate of it, as it would be on one host."""
+        mirrored = record.get("site") in self.mirrored
+        try:
+            claim = shared.claim(
+                key=verdict.key,
+                record_id=verdict.id,
+                content_hash=verdict.content_hash,
+                copyable=verdict.claims_content,
+                signature=verdict.signature,
+                threshold=self.index.threshold,
+                body=str(record.get("body") or "") if mirrored else "",
+            )
+        except StateError as exc:
+            # The commit still keeps the first writer's article and logs the conflict.
+            logger.error("%s", exc)
+            return verdict
+        if claim is None:
+            return verdict
+        if claim.kind == "article":
+            return replace(verdict, kind="unchanged", id=claim.id, claims_content=False)
+        kind: VerdictKind = "exact_duplicate" if claim.kind == "exact" else "near_duplicate"
+        return replace(
+            verdict,
+            kind=kind,
+            duplicate_of=claim.id,
+            similarity=claim.similarity,
+            claims_content=False,
+        )
+
+    def original_body(self, record_id: str | None) -> str | None:
+        """The body of an article of this run from a site a crawled mirror copies: kept
+        here, or with its claim when another worker wrote it."""
+        if record_id is None:
+            return None
+        body = self.originals.get(record_id)
+        if body is None and self.shared is not None:
+            try:
+                body = self.shared.claimed_body(record_id)
+            except StateError as exc:
+                logger.error("%s", exc)
+        return body

@@ -1,0 +1,120 @@
+"""The frontier that workers sharing a crawl take their requests from: scrapy-redis's scheduler
+and request filter, under parknews's keys and with its own idea of when a crawl is over.
+
+What it changes of scrapy-redis 0.9.1, and why:
+
+- The request filter is keyed by the run (`frontier:seen:<run id>`) and dropped when the run
+  closes: every page is fetched once per run whichever worker asks for it (so each worker
+  may seed the start URLs: the copies are filtered), and the next run walks its list pages
+  again. "Article already written" is the crawl state's business, not the filter's.
+- Nothing is flushed when one worker closes (the run's closer drops the keys,
+  `crawler.state.sharedrun`), and a worker is not closed by a momentarily empty queue: it
+  stays while any other live worker is busy, since that one may still add requests.
+- Stats are counted without the deprecated `spider=` argument; the filter is built here,
+  not through scrapy-redis's `from_settings`/`from_spider`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet import task
+from twisted.python.failure import Failure
+
+from crawler import signals as parknews_signals
+from crawler.state.errors import StateError
+from crawler.state.sharedrun import HEARTBEATS_PER_TTL, SharedRun, shared_run
+
+logger = logging.getLogger(__name__)
+
+
+class RunRequestFilter(RFPDupeFilter):  # type: ignore[misc]
+    """scrapy-redis's request filter for one run: kept when a worker closes."""
+
+    def close(self, reason: str = "") -> None:
+        """The run's closer drops the filter with the run."""
+
+    def log(self, request: Request, spider: Spider) -> None:
+        logger.debug("Filtered a request another worker or this one made: %s", request)
+
+
+class SharedFrontier(Scheduler):  # type: ignore[misc]
+    """scrapy-redis's scheduler over the run's shared queue (see the module docstring)."""
+
+    def __init__(self, crawler: Crawler, run: SharedRun) -> None:
+        super().__init__(
+            server=run.client,
+            persist=True,
+            queue_key=run.queue_key,
+            dupefilter=RunRequestFilter(run.client, run.seen_key),
+            dupefilter_key=run.seen_key,
+        )
+        self.crawler = crawler
+        self.run = run
+        self.stats = crawler.stats
+        self.idle_now = False
+        self.heartbeat = task.LoopingCall(self.beat)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedFrontier:
+        run = shared_run(crawler.settings)
+        if run is None:
+            raise StateError("the shared frontier needs a joined run (REDIS_URL)")
+        frontier = cls(crawler, run)
+        crawler.signals.connect(frontier.spider_idle, signal=signals.spider_idle)
+        return frontier
+
+    def open(self, spider: Spider) -> None:
+        super().open(spider)
+        self.heartbeat.start(self.run.heartbeat_seconds / HEARTBEATS_PER_TTL, now=True)
+
+    def close(self, reason: str) -> None:
+        if self.heartbeat.running:
+            self.heartbeat.stop()
+        super().close(reason)
+
+    def beat(self) -> None:
+        try:
+            self.run.heartbeat()
+        except StateError as exc:
+            logger.error("%s", exc)
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats is not None:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Request | None:
+        if self.idle_now:
+            # Busy before taking anything, so no other worker sees the crawl over meanwhile.
+            self.run.busy()
+            self.idle_now = False
+        request = self.queue.pop(0)
+        if request is not None and self.stats is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request  # type: ignore[no-any-return]
+
+    def spider_idle(self) -> None:
+        """Keep the worker while the crawl goes on elsewhere; when it is over, tell the
+        spider (signal `crawl_idle`), which may start more work."""
+        self.idle_now = True
+        state = self.run.idle()
+        if state != "done":
+            raise DontCloseSpider
+        answers = self.crawler.signals.send_catch_log(
+            parknews_signals.crawl_idle, dont_log=DontCloseSpider
+        )
+        if any(
+            isinstance(answer, Failure) and isinstance(answer.value, DontCloseSpider)
+            for _, answer in answers
+        ):
+            raise DontCloseSpider
