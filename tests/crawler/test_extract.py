@@ -95,6 +95,30 @@ def test_density_fallback_finds_a_body_without_known_container() -> None:
     assert found["body"].startswith("第0段")
 
 
+def test_a_paragraph_deep_in_layout_tables_is_one_part_of_its_document_section() -> None:
+    """A word processor's HTML nests a long passage in a table inside font runs inside a
+    paragraph; the wrappers that add no text are no step up, so the document section that
+    holds the passage and the paragraphs before it is still a candidate, and wins."""
+    intro = "".join(
+        f"<p>第{n}点：园区持续优化营商环境，服务企业发展。推动重点项目建设，取得积极成效。</p>"
+        for n in "一二三"
+    )
+    passage = "".join(
+        f"{n}.企业服务专员上门走访，了解企业需求，协调解决用地、用工、融资等问题。<br>"
+        for n in range(1, 7)
+    )
+    page = (
+        "<html><head><title>园区优化营商环境工作要点</title></head><body>"
+        "<div class='Section1'><h1>园区优化营商环境工作要点</h1>"
+        f"{intro}<p><font color='green'><font color='black'><table><tr><td>"
+        f"<font>{passage}</font></td></tr></table></font></font></p></div>"
+        "</body></html>"
+    )
+    found = extract_page(page, "http://127.0.0.1/news/2024/0601/1.html")
+    assert found["body"].startswith("第一点")
+    assert found["body"].endswith("融资等问题。")
+
+
 @pytest.mark.parametrize(
     "page",
     [
