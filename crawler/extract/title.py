@@ -114,6 +114,9 @@ FIELD_FIGURE = re.compile(r"[^\d:：]{1,8}[:：]\s*[\d.,%]+")
 """A label and its number: a counter or a statistic, never a headline."""
 TITLE_LABEL = re.compile(r"^(?:文章)?(?:标题|主题|题目|標題|主題)\s*[:：]\s*")
 """A label some templates print before the headline."""
+BRACKETED_TAIL = re.compile(r"\s*(?:\([^()（）]*\)|（[^()（）]*）|\[[^\[\]]*\]|【[^【】]*】)\s*$")
+"""A bracketed part ending a title: a document number ("（金罚决字〔2024〕36号）"), a note
+("（图）"). A CMS may add it to the title it stores while the page's heading leaves it out."""
 TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
 """What sites put between the headline and their own name in `<title>`."""
 
@@ -352,6 +355,25 @@ def post_heading(post: etree._Element, content: etree._Element, facts: PageFacts
     return None
 
 
+def shown_heading(facts: PageFacts, meta_title: str, page_url: str) -> str:
+    """The meta's title as the page shows it: a heading of the page may leave out the
+    bracketed part ending the title the CMS stored ("…公开表(金罚决字〔2024〕36号)" over a
+    heading "…公开表"); then the heading is the headline. Else the meta's title."""
+    tail = BRACKETED_TAIL.search(meta_title)
+    if tail is None or squeezed(meta_title[: tail.start()]) in ("", squeezed(meta_title)):
+        return meta_title
+    wanted = squeezed(meta_title[: tail.start()])
+    page_links = PageLinks(page_url)
+    for heading in facts.once(page_headings):
+        if (
+            squeezed(heading.text) == wanted
+            and not facts.in_furniture(heading.element)
+            and not page_links.elsewhere(link_targets(heading.element))
+        ):
+            return heading.text
+    return meta_title
+
+
 def find_title(
     facts: PageFacts,
     page_url: str,
@@ -380,7 +402,7 @@ def find_title(
             parts = [
                 shown[squeezed(part)] for part in title_segments(meta) if squeezed(part) in shown
             ]
-            return tidy_title(parts[0] if parts else meta, sites)
+            return tidy_title(parts[0] if parts else shown_heading(facts, meta, page_url), sites)
     shown_title = page_title_text(root)
     content_at = facts.order(content) if content is not None else 0
     chosen = best_title(candidates, shown_title, sites, content_at)

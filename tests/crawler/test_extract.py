@@ -266,6 +266,38 @@ def test_the_article_follows_its_headline_not_the_menu_above_it() -> None:
     assert "某财产保险股份有限公司第4分公司" in found["body"]
 
 
+@pytest.mark.parametrize(
+    ("heading", "title"),
+    [
+        ("行政处罚信息公开表", "行政处罚信息公开表"),
+        (
+            "行政处罚信息公开表<br>(金罚决字〔2024〕36号)",
+            "行政处罚信息公开表(金罚决字〔2024〕36号)",
+        ),
+        (
+            "<a href='/view/1.html'>行政处罚信息公开表</a>",
+            "行政处罚信息公开表(金罚决字〔2024〕36号)",
+        ),
+    ],
+)
+def test_a_heading_leaving_out_the_document_number_of_the_meta_title_is_the_headline(
+    heading: str, title: str
+) -> None:
+    """The CMS's ArticleTitle meta ends with the document number; the page's heading shows
+    the title without it, or with it. A link elsewhere showing that text is no heading."""
+    rows = "".join(
+        f"<tr><td>第{i}项</td><td>违反审慎经营规则，罚款{i * 10}万元。</td></tr>" for i in range(4)
+    )
+    page = (
+        "<html><head><title>金融监管局</title>"
+        "<meta name='ArticleTitle' content='行政处罚信息公开表(金罚决字〔2024〕36号)'></head><body>"
+        f"<div class='detail'><div class='wenzhang-title'>{heading}</div>"
+        "<p>当事人：某财产保险股份有限公司，处罚依据《保险法》，决定如下。</p>"
+        f"<table>{rows}</table></div></body></html>"
+    )
+    assert extract_page(page, "http://127.0.0.1/cn/view/pages/ItemDetail.html")["title"] == title
+
+
 def test_a_calendar_is_no_headline_and_a_post_line_before_trailing_headings_dates_it() -> None:
     """No <title>, a sidebar calendar in <font>s ("2006年12月", "Sa"), a headline that links to
     the post's other address: the headline opening the post is still the title, and the

@@ -55,7 +55,7 @@ BODY_F1_FLOOR = {
     "cwce-fad52388": 0.95,
     "cwce-fddcb19c": 0.95,
     "czzfcg-20221013": 1.0,
-    "nfra-1170162": 0.9,
+    "nfra-1170162": 0.95,
     "nfra-1212085": 0.95,
 }
 """Body F1 each page reaches today, rounded down to 0.05."""
@@ -95,6 +95,7 @@ TITLE_RIGHT = frozenset(
         "cwce-fad52388",
         "cwce-fddcb19c",
         "czzfcg-20221013",
+        "nfra-1170162",
         "nfra-1212085",
     ]
 )
