@@ -144,8 +144,11 @@ def first_attribute(root: etree._Element, tag: str, name: str, **equal: str) -> 
 
 HIDDEN_MARK = "data-parknews-hidden"
 
-HIDING_ATTRIBUTES = frozenset({"style", "hidden", "aria-hidden"})
+HIDING_ATTRIBUTES = frozenset({"style", "hidden", "aria-hidden", "class"})
 """The attributes by which an element hides itself (`hides_itself`)."""
+
+COLLAPSED_NAMES = frozenset({"collapsed", "mw-collapsed"})
+"""Class names of a block the page shows collapsed: its heading, its content a click away."""
 
 
 def parse_html(html: str) -> etree._Element:
@@ -171,14 +174,28 @@ def page_metas(root: etree._Element) -> dict[str, str]:
 
 
 def hides_itself(element: etree._Element) -> bool:
-    """True when the element is hidden by inline style or the `hidden` attribute."""
+    """True when the element is hidden by inline style or the `hidden` attribute, or is
+    the content of a collapsed block (`collapsed_content`)."""
     style = (element.get("style") or "").replace(" ", "").lower()
     return (
         "display:none" in style
         or "visibility:hidden" in style
         or element.get("hidden") is not None
         or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
+        or collapsed_content(element)
     )
+
+
+def collapsed_content(element: etree._Element) -> bool:
+    """True for the part named content ("NavContent", "mw-collapsible-content") of a block
+    the page shows collapsed (COLLAPSED_NAMES): the reader sees the block's heading, and its
+    content only after a click."""
+    names = element.get("class")
+    if not names or not any(name.lower().endswith("content") for name in names.split()):
+        return False
+    parent = element.getparent()
+    holder = (parent.get("class") or "") if parent is not None else ""
+    return not COLLAPSED_NAMES.isdisjoint(holder.lower().split())
 
 
 def mark_hidden(element: etree._Element, attributes: Sequence[str | bytes]) -> bool:

@@ -298,6 +298,33 @@ def test_a_heading_leaving_out_the_document_number_of_the_meta_title_is_the_head
     assert extract_page(page, "http://127.0.0.1/cn/view/pages/ItemDetail.html")["title"] == title
 
 
+def test_the_content_of_a_collapsed_block_is_not_the_reader_s_text() -> None:
+    """A wiki shows lists collapsed under their heading ("collapsed", "mw-collapsed" on the
+    block, the hidden part named content); the reader sees the heading only, and an open
+    block in full."""
+    story = "".join(
+        f"<p>第{n}段：他于一九九五年出道，此后主持多档节目，获得多项大奖，深受观众喜爱。</p>"
+        for n in "一二三四"
+    )
+    page = (
+        "<html><head><title>金某某</title></head><body><h1>金某某</h1>"
+        f"<div class='mw-parser-output'>{story}"
+        "<div class='NavFrame collapsed'><div class='NavHead'>特别嘉宾出演列表</div>"
+        "<div class='NavContent'><table><tr><td>2001年1月31日</td><td>两个男人</td></tr>"
+        "</table></div></div>"
+        "<div class='mw-collapsible mw-collapsed'><div>曲目</div>"
+        "<div class='mw-collapsible-content'><ol><li>Prologue</li><li>Sad Story</li></ol>"
+        "</div></div>"
+        "<div class='mw-collapsible'><div>获奖</div>"
+        "<div class='mw-collapsible-content'><p>二〇〇五年度大赏</p></div></div>"
+        "</div></body></html>"
+    )
+    body = extract_page(page, "http://127.0.0.1/wiki/1.html")["body"]
+    assert "特别嘉宾出演列表" in body and "曲目" in body
+    assert "两个男人" not in body and "Prologue" not in body
+    assert "二〇〇五年度大赏" in body
+
+
 def test_a_calendar_is_no_headline_and_a_post_line_before_trailing_headings_dates_it() -> None:
     """No <title>, a sidebar calendar in <font>s ("2006年12月", "Sa"), a headline that links to
     the post's other address: the headline opening the post is still the title, and the

@@ -47,7 +47,7 @@ BODY_F1_FLOOR = {
     "cwce-caee0a34": 0.95,
     "cwce-d02c66a2": 0.95,
     "cwce-d519ec93": 0.95,
-    "cwce-d5bced5e": 0.65,
+    "cwce-d5bced5e": 0.9,
     "cwce-d7605742": 0.9,
     "cwce-d96c76b7": 1.0,
     "cwce-e3f3b532": 1.0,
@@ -59,7 +59,7 @@ BODY_F1_FLOOR = {
     "nfra-1212085": 0.95,
 }
 """Body F1 each page reaches today, rounded down to 0.05."""
-MEAN_BODY_F1_FLOOR = 0.96
+MEAN_BODY_F1_FLOOR = 0.97
 TITLE_RIGHT = frozenset(
     [
         "cwce-05e98007",
