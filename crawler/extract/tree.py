@@ -198,6 +198,37 @@ def collapsed_content(element: etree._Element) -> bool:
     return not COLLAPSED_NAMES.isdisjoint(holder.lower().split())
 
 
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+CSS_CONDITIONAL_BLOCK = re.compile(r"@[^{};]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
+"""An at-rule with rules inside (`@media print {…}`): what it hides, it hides only there."""
+CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+CSS_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+
+
+def style_hidden_classes(root: etree._Element) -> frozenset[str]:
+    """The class names the page's own `<style>` elements hide whatever an element's own style
+    says: a rule for the bare class with `display:none !important` (".ng-hide{…}", which a
+    script hides and shows elements with), outside any `@media` block, the class named by no
+    rule that sets another display. A plain `display:none` is left alone: a page hides its
+    content with it until a script shows it (by an inline style, or not yet on a page saved
+    before its scripts ran)."""
+    hidden: set[str] = set()
+    shown: set[str] = set()
+    for style in root.iter("style"):
+        css = CSS_CONDITIONAL_BLOCK.sub("", CSS_COMMENT.sub("", style.text or ""))
+        for selectors, declarations in CSS_RULE.findall(css):
+            declared = declarations.replace(" ", "").lower()
+            if "display:" not in declared:
+                continue
+            for selector in selectors.split(","):
+                bare = CSS_CLASS.fullmatch(selector.strip())
+                if "display:none!important" in declared and bare:
+                    hidden.add(bare[1])
+                elif "display:none" not in declared:
+                    shown.update(CSS_CLASS.findall(selector))
+    return frozenset(hidden - shown)
+
+
 def mark_hidden(element: etree._Element, attributes: Sequence[str | bytes]) -> bool:
     """Mark the element when the page hides it (`attributes` are its attribute names), so
     that the walks over the page test one attribute per element instead of reading its
@@ -283,16 +314,22 @@ class PageFacts:
         self._derived: dict[Callable[[PageFacts], object], object] = {}
 
     def _read_attributes(self) -> None:
-        """One pass over the elements' attributes: mark what the page hides (`mark_hidden`),
+        """One pass over the elements' attributes: mark what the page hides (`mark_hidden`,
+        and the classes its `<style>` hides),
         find its furniture and collect the class and id names its elements carry."""
+        styled = style_hidden_classes(self.root)
         for node in self.elements:
             attributes = node.keys()  # most elements have none: one call tells so
             class_names = element_id = None
             if attributes:
-                if mark_hidden(node, attributes):
-                    self.hidden.update(node.iter())
                 if "class" in attributes and (class_names := node.get("class")):
                     self._names.update(class_names.split())
+                hidden = mark_hidden(node, attributes)
+                if not hidden and class_names and not styled.isdisjoint(class_names.split()):
+                    node.set(HIDDEN_MARK, "")
+                    hidden = True
+                if hidden:
+                    self.hidden.update(node.iter())
                 if "id" in attributes and (element_id := node.get("id")):
                     self._names.add(element_id)
             if node not in self._furniture and (

@@ -325,6 +325,37 @@ def test_the_content_of_a_collapsed_block_is_not_the_reader_s_text() -> None:
     assert "二〇〇五年度大赏" in body
 
 
+@pytest.mark.parametrize(
+    ("style", "shown"),
+    [
+        (".ng-hide{display:none !important;}", False),
+        ("[ng-cloak],.ng-cloak,.ng-hide{display: none ! important}", False),
+        ("@media print{.ng-hide{display:none!important}}", True),
+        (".ng-hide{display:none}", True),
+        (".ng-hide{display:none!important}.ng-hide.open{display:block}", True),
+    ],
+)
+def test_a_class_the_page_s_style_hides_for_good_is_hidden(style: str, shown: bool) -> None:
+    """A script framework hides elements by a class its stylesheet hides with !important
+    (AngularJS's ng-hide); a plain display:none a script may undo, and a print or screen
+    width rule hides only there. The content the page hides plainly until its script runs
+    stays the article."""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>某保险公司第{i}分公司，违反审慎经营规则，罚款{i * 10}万元。</td></tr>"
+        for i in range(1, 5)
+    )
+    page = (
+        f"<html><head><style>{style}.content{{display:none}}</style>"
+        "<title>行政处罚信息公开表</title></head><body><div class='content'>"
+        "<h1>行政处罚信息公开表</h1><div id='wenzhang-content'>"
+        "<p class='ng-hide'>本表由中国银行保险监督管理委员会公布，依法向社会公开，接受监督。</p>"
+        f"<table>{rows}</table></div></div></body></html>"
+    )
+    body = extract_page(page, "http://127.0.0.1/cn/view/pages/ItemDetail.html")["body"]
+    assert ("中国银行保险监督管理委员会" in body) is shown
+    assert "某保险公司第4分公司" in body
+
+
 def test_a_calendar_is_no_headline_and_a_post_line_before_trailing_headings_dates_it() -> None:
     """No <title>, a sidebar calendar in <font>s ("2006年12月", "Sa"), a headline that links to
     the post's other address: the headline opening the post is still the title, and the
