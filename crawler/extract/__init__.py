@@ -113,7 +113,7 @@ def record_of_tree(root: etree._Element, source: str, url: str, profile: SitePro
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
     selectors = profile.selectors
-    facts = PageFacts(root)
+    facts = PageFacts(root, source)
     metas = page_metas(root)
     headline = headline_anchor(facts, metas, url)
     content = choose_container(selectors.body, facts, source, headline)
