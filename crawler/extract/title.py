@@ -112,7 +112,8 @@ HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 DATE_PARTS = re.compile(r"[\d年月日时分秒:：/.\-\s]+")
 FIELD_FIGURE = re.compile(r"[^\d:：]{1,8}[:：]\s*[\d.,%]+")
 """A label and its number: a counter or a statistic, never a headline."""
-TITLE_LABEL = re.compile(r"^(?:文章)?(?:标题|主题|题目|標題|主題)\s*[:：]\s*")
+TITLE_LABEL_WORDS = ("标题", "主题", "题目", "標題", "主題")
+TITLE_LABEL = re.compile(rf"^(?:文章)?(?:{'|'.join(TITLE_LABEL_WORDS)})\s*[:：]\s*")
 """A label some templates print before the headline."""
 BRACKETED_TAIL = re.compile(r"\s*(?:\([^()（）]*\)|（[^()（）]*）|\[[^\[\]]*\]|【[^【】]*】)\s*$")
 """A bracketed part ending a title: a document number ("（金罚决字〔2024〕36号）"), a note
@@ -133,8 +134,10 @@ class Heading:
 def page_headings(facts: PageFacts) -> list[Heading]:
     """The page's headline-like elements in document order; computed once a page."""
     found = []
+    # Most pages print no title label: their elements' openings need not be read for one.
+    labels = facts.may_hold(TITLE_LABEL_WORDS)
     for element in facts.elements:
-        weight = title_weight(element)
+        weight = title_weight(element, labels)
         if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
             found.append(Heading(element, weight, heading_text(element, facts)))
     return found
@@ -150,8 +153,9 @@ def short_enough_for_a_heading(element: etree._Element, facts: PageFacts) -> boo
     return len(facts.text(element)) <= MAX_HEADING_CHARS
 
 
-def title_weight(element: etree._Element) -> int:
-    """How much an element's markup says "headline"."""
+def title_weight(element: etree._Element, labels: bool = True) -> int:
+    """How much an element's markup says "headline" (with `labels`, also a title label it
+    opens with: False when the page holds none)."""
     tag = element.tag if isinstance(element.tag, str) else ""
     weight = HEADING_WEIGHTS.get(tag, 0)
     class_names, element_id = element.get("class"), element.get("id")
@@ -159,7 +163,7 @@ def title_weight(element: etree._Element) -> int:
         weight += 2
     if tag in EMPHASIS_TAGS or element.get("align") == "center":
         weight += 1
-    if not weight and TITLE_LABEL.match(_opening_text(element)):
+    if not weight and labels and TITLE_LABEL.match(_opening_text(element)):
         weight = 2
     return weight
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar, cast
@@ -294,8 +294,10 @@ class PageFacts:
     One per page, built by the extractor: nothing here outlives the page it was made for.
     """
 
-    def __init__(self, root: etree._Element) -> None:
+    def __init__(self, root: etree._Element, source: str | None = None) -> None:
         self.root = root
+        self.source = source
+        """The page's source (lower-cased), when the extractor has it: `may_hold` reads it."""
         self.nodes: list[etree._Element] = list(root.iter())
         """Every node of the page, comments and processing instructions too, in document
         order: the walks over the whole page read this list instead of the tree."""
@@ -338,6 +340,15 @@ class PageFacts:
                 or (node.tag == "form" and LOGIN_FIELD(node))
             ):
                 self._furniture.update(node.iter())
+
+    def may_hold(self, words: Iterable[str]) -> bool:
+        """False only when no text of the page can hold any of `words` (lower-case): its
+        source holds none of them, no numeric character reference that could spell one and
+        no NUL (the parser drops it, which could join the halves of one)."""
+        source = self.source
+        if source is None or "&#" in source or "\x00" in source:
+            return True
+        return any(word in source for word in words)
 
     def visible(self, element: etree._Element) -> bool:
         """True when neither the element nor any ancestor is hidden."""
