@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import opencc  # noqa: E402
 
+from crawler.items import BODY_BLOCKS  # noqa: E402
 from pipelines.normalise import normalise_record  # noqa: E402
 from pipelines.normalise.pinyin import strip_pinyin_annotations  # noqa: E402
 from pipelines.normalise.script import ScriptConverter  # noqa: E402
@@ -86,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         records = [dict(record) for _ in range(args.records)]
         size = sum(len((r["title"] + r["body"]).encode("utf-8")) for r in records)
 
-        def normalise(records: list[dict[str, Any]] = records) -> None:
+        # The pipelines carry the body as its blocks.
+        in_flight = [
+            {**{k: v for k, v in r.items() if k != "body"}, BODY_BLOCKS: r["body"].split("\n")}
+            for r in records
+        ]
+
+        def normalise(records: list[dict[str, Any]] = in_flight) -> None:
             for r in records:
                 normalise_record(r, converter=converter)
 

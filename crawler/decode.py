@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 from typing import Literal
 
@@ -104,10 +105,14 @@ class DecodedPage:
     a page that declares none), or "none" when detected."""
     replacement_chars: int
     """U+FFFD characters in `text`: bytes that no candidate encoding could decode."""
-    private_use_chars: int
-    """Private-use characters in `text` (a site's own glyphs, or a wrong encoding)."""
     repaired: list[str] = field(default_factory=list)
     """What was done beyond decoding with the first declaration, one line each."""
+
+    @cached_property
+    def private_use_chars(self) -> int:
+        """Private-use characters in `text` (a site's own glyphs, or a wrong encoding),
+        counted when asked: a scan of the whole page that decoding itself seldom needs."""
+        return _private_use_count(self.text)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,12 @@ class _Attempt:
     source: Declared
     text: str
     errors: int
-    private_use: int
+
+    @cached_property
+    def private_use(self) -> int:
+        """Private-use characters of `text`; counted only when `clean` or `badness` needs it
+        (valid UTF-8 is clean whatever it holds)."""
+        return _private_use_count(self.text)
 
     @property
     def clean(self) -> bool:
@@ -137,7 +147,11 @@ def _attempt(body: bytes, encoding: str, source: Declared) -> _Attempt:
     errors = text.count("\ufffd")
     if encoding == _UTF8:
         errors -= body.count(_UTF8_REPLACEMENT)
-    return _Attempt(encoding, source, text, errors, len(_PRIVATE_USE.findall(text)))
+    return _Attempt(encoding, source, text, errors)
+
+
+def _private_use_count(text: str) -> int:
+    return len(_PRIVATE_USE.findall(text))
 
 
 def _non_ascii_count(text: str) -> int:
@@ -483,9 +497,6 @@ def decode_page(body: bytes, content_type: str | None, *, hint: str | None = Non
         encoding=chosen.encoding,
         declared=chosen.source,
         replacement_chars=text.count("\ufffd"),
-        private_use_chars=(
-            len(_PRIVATE_USE.findall(text)) if latin1_runs or gbk_runs else chosen.private_use
-        ),
         repaired=repaired,
     )
 

@@ -26,6 +26,27 @@ SCHEMA_VERSION = 1
 RecordDict = dict[str, Any]
 """An `ArticleRecord` as the plain dict that item pipelines receive and return."""
 
+BODY_BLOCKS = "body_blocks"
+"""The key that holds the body while a record goes through the item pipelines: its paragraphs
+as a list of str, in page order (table cells joined by "\t"), in the place `body` takes in
+the written record. The extractor fills it, the cleaning steps read and replace it, and
+`finish_record` alone turns it into `body`; it is never written (the schema has no such
+property, so the schema gate drops a record that still holds it)."""
+
+
+def finish_record(record: RecordDict) -> RecordDict:
+    """The record with its body blocks joined by "\n" into `body`, which takes their place
+    among the fields (so the written field order is the declared one); a record without
+    `BODY_BLOCKS` is returned as it is."""
+    if BODY_BLOCKS not in record:
+        return record
+    return {
+        ("body" if name == BODY_BLOCKS else name): (
+            "\n".join(value) if name == BODY_BLOCKS else value
+        )
+        for name, value in record.items()
+    }
+
 
 class Image(TypedDict):
     """An image of the article body."""

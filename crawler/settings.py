@@ -58,10 +58,12 @@ EXTENSIONS = {
 
 # Cleaning chain, in order: the body keeps the article alone (bylines and meta lines lifted
 # while their spacing still separates names), then one Unicode and script policy for every
-# text field, then identity and duplicates, and a last gate on the schema.
+# text field; the body, a list of blocks until then, is joined; then identity and duplicates,
+# and a last gate on the schema.
 ITEM_PIPELINES = {
     "pipelines.boilerplate.CleanBodyPipeline": 200,
     "pipelines.normalise.NormalisePipeline": 300,
+    "pipelines.output.FinishRecordPipeline": 350,
     "pipelines.dedup.DedupPipeline": 400,
     "pipelines.output.SchemaGatePipeline": 900,
 }

@@ -1,4 +1,5 @@
-"""The last gate before the output files: only records valid against the schema are written."""
+"""The record made final: its body joined once the text is clean, and the last gate before the
+output files, which lets only records valid against the schema be written."""
 
 from __future__ import annotations
 
@@ -7,11 +8,32 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.settings import BaseSettings
 from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 
 from crawler import signals as parknews_signals
+from crawler.items import RecordDict, finish_record
 from crawler.validate import record_problems, schema_validator
+from pipelines import process_item_by_record
+
+
+class FinishRecordPipeline:
+    """Joins the body blocks the cleaning steps pass along into the record's `body`
+    (`finish_record`), once its text is final: what comes after (dedup, the schema gate, the
+    feeds) reads the record as it is written."""
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> FinishRecordPipeline:
+        """The pipeline (it has no settings); `parknews extract` runs it as a crawl does."""
+        return cls()
+
+    def process_record(self, record: RecordDict) -> RecordDict:
+        """The record with its body joined."""
+        return finish_record(record)
+
+    def process_item(self, item: Any) -> Any:
+        return process_item_by_record(item, self.process_record)
 
 
 class SchemaGatePipeline:

@@ -26,7 +26,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extract import build_record
 from crawler.feeds import AtomicFileFeedStorage, TrackingJsonLinesExporter
-from crawler.items import ArticleRecord, record_schema
+from crawler.items import BODY_BLOCKS, RecordDict, finish_record, record_schema
 from crawler.sites import SITES, generic_profile
 from tests.redisrv import redis_server
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
@@ -170,9 +170,19 @@ def run_python(code: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def extract_page(html: str, url: str) -> ArticleRecord:
-    """The record the extractor makes of a page of a site with no profile."""
-    return build_record(html, url, generic_profile(url))
+def extract_page(html: str, url: str) -> RecordDict:
+    """The record the extractor makes of a page of a site with no profile, its body blocks
+    joined as the written record's are."""
+    return finish_record(build_record(html, url, generic_profile(url)))
+
+
+def with_body_blocks(record: RecordDict) -> RecordDict:
+    """A record written with a `body` as the item pipelines carry it: the body's lines as
+    its blocks (`BODY_BLOCKS`), in its place."""
+    return {
+        (BODY_BLOCKS if name == "body" else name): (value.split("\n") if name == "body" else value)
+        for name, value in record.items()
+    }
 
 
 def write_batch(crawler: Crawler, path: Path, records: list[dict[str, Any]]) -> bool:

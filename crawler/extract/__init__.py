@@ -31,7 +31,7 @@ from crawler.extract.metaline import (
 )
 from crawler.extract.title import find_title, headline_anchor, post_heading
 from crawler.extract.tree import PageFacts, first_attribute, page_metas, parse_html
-from crawler.items import SCHEMA_VERSION, ArticleRecord
+from crawler.items import BODY_BLOCKS, SCHEMA_VERSION, RecordDict
 from crawler.sites import GENERIC_KEY, SiteProfile
 from crawler.text.dates import find_datetime, most_precise, utc_now
 from crawler.urls import canonical_url, record_id, safe_urljoin, same_host
@@ -80,9 +80,10 @@ def build_record(
     fetched_at: str | None = None,
     section_hint: str | None = None,
     date_hint: str | None = None,
-) -> ArticleRecord:
-    """The record of one article page of `profile`'s site, as the spider yields it (before the
-    item pipelines); NotAnArticle, with the reason, when the page holds no article.
+) -> RecordDict:
+    """The record of one article page of `profile`'s site, as the spider yields it to the item
+    pipelines: the fields of `ArticleRecord`, the body as its blocks (`BODY_BLOCKS`, which
+    `finish_record` joins); NotAnArticle, with the reason, when the page holds no article.
 
     `section_hint` and `date_hint` are what the list page said of the article, used when the
     page itself does not say; `fetched_at` defaults to now.
@@ -106,15 +107,13 @@ def build_record(
     return record
 
 
-def record_of_tree(
-    root: etree._Element, source: str, url: str, profile: SiteProfile
-) -> ArticleRecord:
+def record_of_tree(root: etree._Element, source: str, url: str, profile: SiteProfile) -> RecordDict:
     """`build_record` on the parsed page (`source` is the page lower-cased, its runs of bare
     wrappers collapsed); the fields a list page or the clock supply are left empty."""
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
     selectors = profile.selectors
-    facts = PageFacts(root)
+    facts = PageFacts(root, source)
     metas = page_metas(root)
     headline = headline_anchor(facts, metas, url)
     content = choose_container(selectors.body, facts, source, headline)
@@ -146,18 +145,17 @@ def record_of_tree(
         found = Selector(root=root, base_url=url).css(selectors.published_at).getall()
         override_date = find_datetime(" ".join(found))
     canonical = find_canonical(root, metas, url)
-    body = "\n".join(blocks)
-    return ArticleRecord(
-        id=record_id(canonical),
-        url=url,
-        canonical_url=canonical,
-        site=profile.key,
-        site_name=(
+    return {
+        "id": record_id(canonical),
+        "url": url,
+        "canonical_url": canonical,
+        "site": profile.key,
+        "site_name": (
             profile.name if profile.key != GENERIC_KEY else metas.get("sitename") or profile.name
         ),
-        section=metas.get("columnname") or find_breadcrumb_section(head),
-        title=title,
-        published_at=most_precise(
+        "section": metas.get("columnname") or find_breadcrumb_section(head),
+        "title": title,
+        "published_at": most_precise(
             override_date,
             find_datetime(metas.get("pubdate", "")),
             find_datetime(metas.get("article:published_time", "")),
@@ -165,22 +163,25 @@ def record_of_tree(
             find_datetime(first_attribute(root, "time", "datetime")),
         )
         or find_nearby_date(head, tail, title),
-        source=real_value(metas.get("contentsource")) or real_value(meta_line.source),
-        author=join_names(
+        "source": real_value(metas.get("contentsource")) or real_value(meta_line.source),
+        "author": join_names(
             personal_author(metas.get("author"), metas.get("sitename"), metas.get("contentsource"))
         )
         or real_value(meta_line.author),
-        editor=find_editor_line(tail),
-        photographer=meta_line.photographer,
-        body=body,
-        images=images,
-        attachments=attachments,
-        language=language_of(body),
-        fetched_at="",
-        schema_version=SCHEMA_VERSION,
-    )
+        "editor": find_editor_line(tail),
+        "photographer": meta_line.photographer,
+        BODY_BLOCKS: blocks,
+        "images": images,
+        "attachments": attachments,
+        "language": language_of(blocks),
+        "fetched_at": "",
+        "schema_version": SCHEMA_VERSION,
+    }
 
 
-def language_of(text: str) -> str:
-    """ "zh" when the text holds Han characters, "und" otherwise."""
-    return "zh" if re.search(r"[\u4e00-\u9fff\u3400-\u4dbf]", text) else "und"
+HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+
+
+def language_of(blocks: list[str]) -> str:
+    """ "zh" when the blocks hold Han characters, "und" otherwise."""
+    return "zh" if any(HAN_CHAR.search(block) for block in blocks) else "und"

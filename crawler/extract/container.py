@@ -159,8 +159,7 @@ def choose_container(
     if densest is not None:
         # Its wrappers compete too: the paragraphs the density walk saw may be one part of
         # the article (a table cell, a font run) inside the block that holds all of it.
-        wrappers = list(densest.iterancestors())[:ANCESTOR_CANDIDATES]
-        wrappers = [densest, *(w for w in wrappers if w.tag not in ("body", "html"))]
+        wrappers = [densest, *widening_wrappers(densest, facts)]
         candidates += [w for w in wrappers if w not in candidates]
     scored = [
         (c, article_score(c, facts))
@@ -175,6 +174,23 @@ def choose_container(
     best = max(score for _, score in scored)
     close = [c for c, score in scored if score >= CLOSE_TO_BEST * best]
     return max(close, key=depth)
+
+
+def widening_wrappers(block: etree._Element, facts: PageFacts) -> list[etree._Element]:
+    """The ancestors of a block below `<body>`, up to the ANCESTOR_CANDIDATES-th that holds
+    more text than the one below it. A wrapper adding no text (a table row around its one
+    cell, a font run around its paragraph) is no step away from the block: a paragraph in a
+    cell of a table in a document section is still one section away from that section."""
+    found: list[etree._Element] = []
+    steps, held = 0, len(facts.text(block))
+    for wrapper in block.iterancestors():
+        if steps >= ANCESTOR_CANDIDATES or wrapper.tag in ("body", "html"):
+            break
+        found.append(wrapper)
+        size = len(facts.text(wrapper))
+        steps += size > held
+        held = size
+    return found
 
 
 def first_post(

@@ -112,8 +112,12 @@ HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 DATE_PARTS = re.compile(r"[\d年月日时分秒:：/.\-\s]+")
 FIELD_FIGURE = re.compile(r"[^\d:：]{1,8}[:：]\s*[\d.,%]+")
 """A label and its number: a counter or a statistic, never a headline."""
-TITLE_LABEL = re.compile(r"^(?:文章)?(?:标题|主题|题目|標題|主題)\s*[:：]\s*")
+TITLE_LABEL_WORDS = ("标题", "主题", "题目", "標題", "主題")
+TITLE_LABEL = re.compile(rf"^(?:文章)?(?:{'|'.join(TITLE_LABEL_WORDS)})\s*[:：]\s*")
 """A label some templates print before the headline."""
+BRACKETED_TAIL = re.compile(r"\s*(?:\([^()（）]*\)|（[^()（）]*）|\[[^\[\]]*\]|【[^【】]*】)\s*$")
+"""A bracketed part ending a title: a document number ("（金罚决字〔2024〕36号）"), a note
+("（图）"). A CMS may add it to the title it stores while the page's heading leaves it out."""
 TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|\s-{1,2}\s|-{2}|—|–|»|>|::)\s*")
 """What sites put between the headline and their own name in `<title>`."""
 
@@ -130,8 +134,10 @@ class Heading:
 def page_headings(facts: PageFacts) -> list[Heading]:
     """The page's headline-like elements in document order; computed once a page."""
     found = []
+    # Most pages print no title label: their elements' openings need not be read for one.
+    labels = facts.may_hold(TITLE_LABEL_WORDS)
     for element in facts.elements:
-        weight = title_weight(element)
+        weight = title_weight(element, labels)
         if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
             found.append(Heading(element, weight, heading_text(element, facts)))
     return found
@@ -147,8 +153,9 @@ def short_enough_for_a_heading(element: etree._Element, facts: PageFacts) -> boo
     return len(facts.text(element)) <= MAX_HEADING_CHARS
 
 
-def title_weight(element: etree._Element) -> int:
-    """How much an element's markup says "headline"."""
+def title_weight(element: etree._Element, labels: bool = True) -> int:
+    """How much an element's markup says "headline" (with `labels`, also a title label it
+    opens with: False when the page holds none)."""
     tag = element.tag if isinstance(element.tag, str) else ""
     weight = HEADING_WEIGHTS.get(tag, 0)
     class_names, element_id = element.get("class"), element.get("id")
@@ -156,7 +163,7 @@ def title_weight(element: etree._Element) -> int:
         weight += 2
     if tag in EMPHASIS_TAGS or element.get("align") == "center":
         weight += 1
-    if not weight and TITLE_LABEL.match(_opening_text(element)):
+    if not weight and labels and TITLE_LABEL.match(_opening_text(element)):
         weight = 2
     return weight
 
@@ -352,6 +359,25 @@ def post_heading(post: etree._Element, content: etree._Element, facts: PageFacts
     return None
 
 
+def shown_heading(facts: PageFacts, meta_title: str, page_url: str) -> str:
+    """The meta's title as the page shows it: a heading of the page may leave out the
+    bracketed part ending the title the CMS stored ("…公开表(金罚决字〔2024〕36号)" over a
+    heading "…公开表"); then the heading is the headline. Else the meta's title."""
+    tail = BRACKETED_TAIL.search(meta_title)
+    if tail is None or squeezed(meta_title[: tail.start()]) in ("", squeezed(meta_title)):
+        return meta_title
+    wanted = squeezed(meta_title[: tail.start()])
+    page_links = PageLinks(page_url)
+    for heading in facts.once(page_headings):
+        if (
+            squeezed(heading.text) == wanted
+            and not facts.in_furniture(heading.element)
+            and not page_links.elsewhere(link_targets(heading.element))
+        ):
+            return heading.text
+    return meta_title
+
+
 def find_title(
     facts: PageFacts,
     page_url: str,
@@ -380,7 +406,7 @@ def find_title(
             parts = [
                 shown[squeezed(part)] for part in title_segments(meta) if squeezed(part) in shown
             ]
-            return tidy_title(parts[0] if parts else meta, sites)
+            return tidy_title(parts[0] if parts else shown_heading(facts, meta, page_url), sites)
     shown_title = page_title_text(root)
     content_at = facts.order(content) if content is not None else 0
     chosen = best_title(candidates, shown_title, sites, content_at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar, cast
@@ -144,8 +144,11 @@ def first_attribute(root: etree._Element, tag: str, name: str, **equal: str) -> 
 
 HIDDEN_MARK = "data-parknews-hidden"
 
-HIDING_ATTRIBUTES = frozenset({"style", "hidden", "aria-hidden"})
+HIDING_ATTRIBUTES = frozenset({"style", "hidden", "aria-hidden", "class"})
 """The attributes by which an element hides itself (`hides_itself`)."""
+
+COLLAPSED_NAMES = frozenset({"collapsed", "mw-collapsed"})
+"""Class names of a block the page shows collapsed: its heading, its content a click away."""
 
 
 def parse_html(html: str) -> etree._Element:
@@ -171,14 +174,59 @@ def page_metas(root: etree._Element) -> dict[str, str]:
 
 
 def hides_itself(element: etree._Element) -> bool:
-    """True when the element is hidden by inline style or the `hidden` attribute."""
+    """True when the element is hidden by inline style or the `hidden` attribute, or is
+    the content of a collapsed block (`collapsed_content`)."""
     style = (element.get("style") or "").replace(" ", "").lower()
     return (
         "display:none" in style
         or "visibility:hidden" in style
         or element.get("hidden") is not None
         or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
+        or collapsed_content(element)
     )
+
+
+def collapsed_content(element: etree._Element) -> bool:
+    """True for the part named content ("NavContent", "mw-collapsible-content") of a block
+    the page shows collapsed (COLLAPSED_NAMES): the reader sees the block's heading, and its
+    content only after a click."""
+    names = element.get("class")
+    if not names or not any(name.lower().endswith("content") for name in names.split()):
+        return False
+    parent = element.getparent()
+    holder = (parent.get("class") or "") if parent is not None else ""
+    return not COLLAPSED_NAMES.isdisjoint(holder.lower().split())
+
+
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+CSS_CONDITIONAL_BLOCK = re.compile(r"@[^{};]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
+"""An at-rule with rules inside (`@media print {…}`): what it hides, it hides only there."""
+CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+CSS_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+
+
+def style_hidden_classes(root: etree._Element) -> frozenset[str]:
+    """The class names the page's own `<style>` elements hide whatever an element's own style
+    says: a rule for the bare class with `display:none !important` (".ng-hide{…}", which a
+    script hides and shows elements with), outside any `@media` block, the class named by no
+    rule that sets another display. A plain `display:none` is left alone: a page hides its
+    content with it until a script shows it (by an inline style, or not yet on a page saved
+    before its scripts ran)."""
+    hidden: set[str] = set()
+    shown: set[str] = set()
+    for style in root.iter("style"):
+        css = CSS_CONDITIONAL_BLOCK.sub("", CSS_COMMENT.sub("", style.text or ""))
+        for selectors, declarations in CSS_RULE.findall(css):
+            declared = declarations.replace(" ", "").lower()
+            if "display:" not in declared:
+                continue
+            for selector in selectors.split(","):
+                bare = CSS_CLASS.fullmatch(selector.strip())
+                if "display:none!important" in declared and bare:
+                    hidden.add(bare[1])
+                elif "display:none" not in declared:
+                    shown.update(CSS_CLASS.findall(selector))
+    return frozenset(hidden - shown)
 
 
 def mark_hidden(element: etree._Element, attributes: Sequence[str | bytes]) -> bool:
@@ -246,8 +294,10 @@ class PageFacts:
     One per page, built by the extractor: nothing here outlives the page it was made for.
     """
 
-    def __init__(self, root: etree._Element) -> None:
+    def __init__(self, root: etree._Element, source: str | None = None) -> None:
         self.root = root
+        self.source = source
+        """The page's source (lower-cased), when the extractor has it: `may_hold` reads it."""
         self.nodes: list[etree._Element] = list(root.iter())
         """Every node of the page, comments and processing instructions too, in document
         order: the walks over the whole page read this list instead of the tree."""
@@ -266,16 +316,22 @@ class PageFacts:
         self._derived: dict[Callable[[PageFacts], object], object] = {}
 
     def _read_attributes(self) -> None:
-        """One pass over the elements' attributes: mark what the page hides (`mark_hidden`),
+        """One pass over the elements' attributes: mark what the page hides (`mark_hidden`,
+        and the classes its `<style>` hides),
         find its furniture and collect the class and id names its elements carry."""
+        styled = style_hidden_classes(self.root)
         for node in self.elements:
             attributes = node.keys()  # most elements have none: one call tells so
             class_names = element_id = None
             if attributes:
-                if mark_hidden(node, attributes):
-                    self.hidden.update(node.iter())
                 if "class" in attributes and (class_names := node.get("class")):
                     self._names.update(class_names.split())
+                hidden = mark_hidden(node, attributes)
+                if not hidden and class_names and not styled.isdisjoint(class_names.split()):
+                    node.set(HIDDEN_MARK, "")
+                    hidden = True
+                if hidden:
+                    self.hidden.update(node.iter())
                 if "id" in attributes and (element_id := node.get("id")):
                     self._names.add(element_id)
             if node not in self._furniture and (
@@ -284,6 +340,15 @@ class PageFacts:
                 or (node.tag == "form" and LOGIN_FIELD(node))
             ):
                 self._furniture.update(node.iter())
+
+    def may_hold(self, words: Iterable[str]) -> bool:
+        """False only when no text of the page can hold any of `words` (lower-case): its
+        source holds none of them, no numeric character reference that could spell one and
+        no NUL (the parser drops it, which could join the halves of one)."""
+        source = self.source
+        if source is None or "&#" in source or "\x00" in source:
+            return True
+        return any(word in source for word in words)
 
     def visible(self, element: etree._Element) -> bool:
         """True when neither the element nor any ancestor is hidden."""

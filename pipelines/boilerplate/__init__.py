@@ -34,7 +34,7 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings
-from crawler.items import RecordDict
+from crawler.items import BODY_BLOCKS, RecordDict
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
 from pipelines import process_item_by_record
@@ -109,7 +109,8 @@ def merge_lifted(record: dict[str, Any], metadata: LiftedMetadata) -> dict[str, 
 
 
 class CleanBodyPipeline:
-    """Keeps the article and nothing else in `body`, lifting bylines and meta lines into fields.
+    """Keeps the article and nothing else in the body blocks (`BODY_BLOCKS`), lifting bylines
+    and meta lines into fields.
 
     Settings: ``PARKNEWS_CLEAN_LEARN_TEMPLATES`` — learn each site's recurring lines during
     the crawl and drop them (see `SiteTemplate`); with a crawl state, the counts are loaded
@@ -171,7 +172,7 @@ class CleanBodyPipeline:
     def process_record(self, record: RecordDict) -> RecordDict:
         """The record with a clean body and the lifted fields; EmptyBody when nothing is left."""
         result = clean_blocks(
-            record.get("body", "").split("\n"),
+            record.get(BODY_BLOCKS, []),
             site=record.get("site") if self.template is not None else None,
             template=self.template,
             title=record.get("title"),
@@ -181,7 +182,7 @@ class CleanBodyPipeline:
                 self.stats.inc_value("parknews/clean/empty_body")
             raise EmptyBody(f"no article text left after cleaning {record.get('url')}")
         cleaned = merge_lifted(record, result.metadata)
-        cleaned["body"] = "\n".join(result.blocks)
+        cleaned[BODY_BLOCKS] = list(result.blocks)
         return cleaned
 
     def process_item(self, item: Any) -> Any:

@@ -25,7 +25,7 @@ from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
 from crawler.default_settings import parknews_settings
-from crawler.items import RecordDict
+from crawler.items import BODY_BLOCKS, RecordDict
 from pipelines import process_item_by_record
 from pipelines.normalise.pinyin import (
     PINYIN_MIN_REPEATS,
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = (
     "title",
-    "body",
+    BODY_BLOCKS,
     "source",
     "author",
     "editor",
@@ -48,7 +48,7 @@ TEXT_FIELDS = (
     "section",
     "site_name",
 )
-"""Top-level record fields that hold text."""
+"""Top-level record fields that hold text: a str, or the list of the body's blocks."""
 
 OPTIONAL_TEXT_FIELDS = frozenset({"source", "author", "editor", "photographer", "section"})
 """Fields that become None rather than "" when normalisation leaves nothing."""
@@ -59,25 +59,30 @@ NESTED_TEXT_FIELDS = {"images": ("caption",), "attachments": ("name",)}
 
 @dataclass
 class _Slot:
-    """One text of a record being normalised: where it lives and its current value."""
+    """One text of a record being normalised: where it lives (a field of a dict, or a block
+    of the body's list) and its current value."""
 
-    holder: dict[str, Any]
-    key: str
+    holder: dict[str, Any] | list[str]
+    key: Any
     text: str
 
     @property
     def multiline(self) -> bool:
-        return self.key == "body"
+        """True for a body block: its line breaks separate paragraphs."""
+        return isinstance(self.holder, list)
 
 
 def _text_slots(record: RecordDict) -> list[_Slot]:
     """The text fields of `record` (title first), which must be a copy: nested entries
     holding text are replaced by copies so that the caller's record is never modified."""
-    slots = [
-        _Slot(record, name, value)
-        for name in TEXT_FIELDS
-        if isinstance(value := record.get(name), str)
-    ]
+    slots: list[_Slot] = []
+    for name in TEXT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            slots.append(_Slot(record, name, value))
+        elif isinstance(value, list):
+            blocks = record[name] = list(value)
+            slots.extend(_Slot(blocks, index, block) for index, block in enumerate(blocks))
     for name, keys in NESTED_TEXT_FIELDS.items():
         entries = record.get(name)
         if not isinstance(entries, list):
@@ -94,6 +99,24 @@ def _text_slots(record: RecordDict) -> list[_Slot]:
     return slots
 
 
+def _body_lines(slots: list[_Slot]) -> tuple[list[_Slot], bool]:
+    """The slots with the body blocks made lines again once the Unicode policy has run: a
+    block it emptied goes, a block it broke (a decoded "&#13;", a U+2028) becomes one block
+    per line, as the lines of the joined body would be; and whether the joined body lost
+    an empty line."""
+    body = [slot for slot in slots if slot.multiline]
+    if all(slot.text and "\n" not in slot.text for slot in body):
+        return slots, False
+    blocks = body[0].holder
+    assert isinstance(blocks, list)
+    pieces = [line for slot in body for line in slot.text.split("\n")]
+    blocks[:] = [line for line in pieces if line]
+    first = slots.index(body[0])
+    others = [slot for slot in slots if not slot.multiline]
+    lines = [_Slot(blocks, index, line) for index, line in enumerate(blocks)]
+    return others[:first] + lines + others[first:], len(pieces) > max(len(blocks), 1)
+
+
 def _apply(slots: list[_Slot], step: Callable[[_Slot], str]) -> bool:
     """Run `step` on every slot and store the results; True when any text changed."""
     changed = False
@@ -107,16 +130,22 @@ def _apply(slots: list[_Slot], step: Callable[[_Slot], str]) -> bool:
 
 def _empty_to_none(slots: list[_Slot]) -> None:
     for slot in slots:
-        if slot.text == "" and (slot.key in OPTIONAL_TEXT_FIELDS or slot.key == "caption"):
+        if (
+            slot.text == ""
+            and isinstance(slot.holder, dict)
+            and (slot.key in OPTIONAL_TEXT_FIELDS or slot.key == "caption")
+        ):
             slot.holder[slot.key] = None
 
 
 def iter_texts(record: RecordDict) -> Iterable[str]:
-    """Every text of the record's text fields, title first."""
+    """Every text of the record's text fields (each body block), title first."""
     for name in TEXT_FIELDS:
         value = record.get(name)
         if isinstance(value, str):
             yield value
+        elif isinstance(value, list):
+            yield from value
     for name, keys in NESTED_TEXT_FIELDS.items():
         for entry in record.get(name) or ():
             if isinstance(entry, dict):
@@ -141,7 +170,8 @@ def normalise_record(
     `original_script` ("Hans"/"Hant"), `normalisations` (the steps that changed the
     record, in order: "unicode", "pinyin_annotations", and the OpenCC configuration name)
     and, only when some remain, `damaged_annotations` (spans of the result to review).
-    The body keeps its paragraphs separated by "\\n". `converter` should be shared
+    The body is read and written as its blocks (`BODY_BLOCKS`), one paragraph each: the
+    result holds the blocks the joined body's lines would be. `converter` should be shared
     between calls; one is built when none is given.
     """
     if pinyin_min_repeats < 0:
@@ -151,15 +181,21 @@ def normalise_record(
     slots = _text_slots(out)
     applied: list[str] = []
 
-    if _apply(slots, lambda slot: normalise_unicode(slot.text, keep_newlines=slot.multiline)):
-        applied.append("unicode")
+    changed = _apply(slots, lambda slot: normalise_unicode(slot.text, keep_newlines=slot.multiline))
     _empty_to_none(slots)
+    slots, lost_lines = _body_lines(slots)
+    if changed or lost_lines:
+        applied.append("unicode")
 
     # Readings are decided on title and body together; the marked ones go in the same pass.
-    main = [slot for slot in slots if slot.holder is out and slot.key in ("title", "body")]
+    main = [
+        slot for slot in slots if slot.multiline or (slot.holder is out and slot.key == "title")
+    ]
     first_pass = [strip_marked(slot.text) for slot in main]
     evidence = sum(marked for _, marked in first_pass)
-    length = sum(len(slot.text) for slot in main)
+    # The length of the title and of the body its blocks make, one "\n" between two blocks.
+    blocks = sum(slot.multiline for slot in slots)
+    length = sum(len(slot.text) for slot in main) + max(blocks - 1, 0)
     damaged: list[str] = []
     if pinyin_min_repeats == 0 or is_pinyin_pattern(evidence, length, pinyin_min_repeats):
         done = dict(zip((id(slot) for slot in main), first_pass, strict=True))

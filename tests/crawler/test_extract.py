@@ -95,6 +95,30 @@ def test_density_fallback_finds_a_body_without_known_container() -> None:
     assert found["body"].startswith("第0段")
 
 
+def test_a_paragraph_deep_in_layout_tables_is_one_part_of_its_document_section() -> None:
+    """A word processor's HTML nests a long passage in a table inside font runs inside a
+    paragraph; the wrappers that add no text are no step up, so the document section that
+    holds the passage and the paragraphs before it is still a candidate, and wins."""
+    intro = "".join(
+        f"<p>第{n}点：园区持续优化营商环境，服务企业发展。推动重点项目建设，取得积极成效。</p>"
+        for n in "一二三"
+    )
+    passage = "".join(
+        f"{n}.企业服务专员上门走访，了解企业需求，协调解决用地、用工、融资等问题。<br>"
+        for n in range(1, 7)
+    )
+    page = (
+        "<html><head><title>园区优化营商环境工作要点</title></head><body>"
+        "<div class='Section1'><h1>园区优化营商环境工作要点</h1>"
+        f"{intro}<p><font color='green'><font color='black'><table><tr><td>"
+        f"<font>{passage}</font></td></tr></table></font></font></p></div>"
+        "</body></html>"
+    )
+    found = extract_page(page, "http://127.0.0.1/news/2024/0601/1.html")
+    assert found["body"].startswith("第一点")
+    assert found["body"].endswith("融资等问题。")
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -240,6 +264,96 @@ def test_the_article_follows_its_headline_not_the_menu_above_it() -> None:
     assert found["title"] == "行政处罚信息公开表（金罚决字〔2024〕52号）"
     assert "依法对辖区金融业" not in found["body"]
     assert "某财产保险股份有限公司第4分公司" in found["body"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "title"),
+    [
+        ("行政处罚信息公开表", "行政处罚信息公开表"),
+        (
+            "行政处罚信息公开表<br>(金罚决字〔2024〕36号)",
+            "行政处罚信息公开表(金罚决字〔2024〕36号)",
+        ),
+        (
+            "<a href='/view/1.html'>行政处罚信息公开表</a>",
+            "行政处罚信息公开表(金罚决字〔2024〕36号)",
+        ),
+    ],
+)
+def test_a_heading_leaving_out_the_document_number_of_the_meta_title_is_the_headline(
+    heading: str, title: str
+) -> None:
+    """The CMS's ArticleTitle meta ends with the document number; the page's heading shows
+    the title without it, or with it. A link elsewhere showing that text is no heading."""
+    rows = "".join(
+        f"<tr><td>第{i}项</td><td>违反审慎经营规则，罚款{i * 10}万元。</td></tr>" for i in range(4)
+    )
+    page = (
+        "<html><head><title>金融监管局</title>"
+        "<meta name='ArticleTitle' content='行政处罚信息公开表(金罚决字〔2024〕36号)'></head><body>"
+        f"<div class='detail'><div class='wenzhang-title'>{heading}</div>"
+        "<p>当事人：某财产保险股份有限公司，处罚依据《保险法》，决定如下。</p>"
+        f"<table>{rows}</table></div></body></html>"
+    )
+    assert extract_page(page, "http://127.0.0.1/cn/view/pages/ItemDetail.html")["title"] == title
+
+
+def test_the_content_of_a_collapsed_block_is_not_the_reader_s_text() -> None:
+    """A wiki shows lists collapsed under their heading ("collapsed", "mw-collapsed" on the
+    block, the hidden part named content); the reader sees the heading only, and an open
+    block in full."""
+    story = "".join(
+        f"<p>第{n}段：他于一九九五年出道，此后主持多档节目，获得多项大奖，深受观众喜爱。</p>"
+        for n in "一二三四"
+    )
+    page = (
+        "<html><head><title>金某某</title></head><body><h1>金某某</h1>"
+        f"<div class='mw-parser-output'>{story}"
+        "<div class='NavFrame collapsed'><div class='NavHead'>特别嘉宾出演列表</div>"
+        "<div class='NavContent'><table><tr><td>2001年1月31日</td><td>两个男人</td></tr>"
+        "</table></div></div>"
+        "<div class='mw-collapsible mw-collapsed'><div>曲目</div>"
+        "<div class='mw-collapsible-content'><ol><li>Prologue</li><li>Sad Story</li></ol>"
+        "</div></div>"
+        "<div class='mw-collapsible'><div>获奖</div>"
+        "<div class='mw-collapsible-content'><p>二〇〇五年度大赏</p></div></div>"
+        "</div></body></html>"
+    )
+    body = extract_page(page, "http://127.0.0.1/wiki/1.html")["body"]
+    assert "特别嘉宾出演列表" in body and "曲目" in body
+    assert "两个男人" not in body and "Prologue" not in body
+    assert "二〇〇五年度大赏" in body
+
+
+@pytest.mark.parametrize(
+    ("style", "shown"),
+    [
+        (".ng-hide{display:none !important;}", False),
+        ("[ng-cloak],.ng-cloak,.ng-hide{display: none ! important}", False),
+        ("@media print{.ng-hide{display:none!important}}", True),
+        (".ng-hide{display:none}", True),
+        (".ng-hide{display:none!important}.ng-hide.open{display:block}", True),
+    ],
+)
+def test_a_class_the_page_s_style_hides_for_good_is_hidden(style: str, shown: bool) -> None:
+    """A script framework hides elements by a class its stylesheet hides with !important
+    (AngularJS's ng-hide); a plain display:none a script may undo, and a print or screen
+    width rule hides only there. The content the page hides plainly until its script runs
+    stays the article."""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>某保险公司第{i}分公司，违反审慎经营规则，罚款{i * 10}万元。</td></tr>"
+        for i in range(1, 5)
+    )
+    page = (
+        f"<html><head><style>{style}.content{{display:none}}</style>"
+        "<title>行政处罚信息公开表</title></head><body><div class='content'>"
+        "<h1>行政处罚信息公开表</h1><div id='wenzhang-content'>"
+        "<p class='ng-hide'>本表由中国银行保险监督管理委员会公布，依法向社会公开，接受监督。</p>"
+        f"<table>{rows}</table></div></div></body></html>"
+    )
+    body = extract_page(page, "http://127.0.0.1/cn/view/pages/ItemDetail.html")["body"]
+    assert ("中国银行保险监督管理委员会" in body) is shown
+    assert "某保险公司第4分公司" in body
 
 
 def test_a_calendar_is_no_headline_and_a_post_line_before_trailing_headings_dates_it() -> None:

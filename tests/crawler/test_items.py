@@ -11,7 +11,18 @@ from typing import Any, Union, get_args, get_origin
 import pytest
 
 from crawler import items
-from crawler.items import SCHEMA_VERSION, ArticleRecord, Attachment, Image, record_schema
+from crawler.extract import build_record
+from crawler.items import (
+    BODY_BLOCKS,
+    SCHEMA_VERSION,
+    ArticleRecord,
+    Attachment,
+    Image,
+    finish_record,
+    record_schema,
+)
+from crawler.sites import generic_profile
+from crawler.validate import record_problems, schema_validator
 
 PYTHON_TO_JSON = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
@@ -122,3 +133,24 @@ def test_a_wrong_type_is_caught() -> None:
     assert fields_agree(changed, changed, ArticleRecord) == [
         "ArticleRecord.title: type ['string'], schema ['number']"
     ]
+
+
+def test_finish_record_joins_the_body_blocks_in_the_place_of_body() -> None:
+    record = {"id": "a", "title": "t", BODY_BLOCKS: ["第一段。", "第二段。"], "images": []}
+    finished = finish_record(record)
+    assert list(finished) == ["id", "title", "body", "images"]
+    assert finished["body"] == "第一段。\n第二段。"
+    assert finish_record(finished) is finished
+
+
+def test_a_record_still_holding_body_blocks_is_never_valid() -> None:
+    extracted = build_record(
+        "<html><head><title>园区召开大会</title></head><body><h1>园区召开大会</h1>"
+        "<div class='content'><p>" + "园区召开企业服务大会，部署今年的重点工作。" * 4 + "</p></div>"
+        "</body></html>",
+        "http://www.example.gov.cn/art/1.html",
+        generic_profile("http://www.example.gov.cn/art/1.html"),
+    )
+    assert BODY_BLOCKS in extracted and "body" not in extracted
+    assert record_problems(extracted, schema_validator())
+    assert not record_problems(finish_record(extracted), schema_validator())

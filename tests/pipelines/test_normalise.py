@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 
+from crawler.items import finish_record
 from pipelines.normalise import NormalisePipeline, normalise_record
 from pipelines.normalise.pinyin import (
     count_pinyin_annotations,
@@ -19,6 +20,7 @@ from pipelines.normalise.pinyin import (
 )
 from pipelines.normalise.script import ScriptConverter, detect_script
 from pipelines.normalise.unicode import normalise_unicode
+from tests.conftest import with_body_blocks
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "encoding"
 MIRROR_TEXT = (FIXTURES / "binjiang-mirror.txt").read_text("utf-8")
@@ -52,7 +54,12 @@ def record(**fields: Any) -> dict[str, Any]:
         "attachments": [],
     }
     base.update(fields)
-    return base
+    return with_body_blocks(base)
+
+
+def normalised(rec: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """`normalise_record` of a record, its body blocks joined as the written record's are."""
+    return finish_record(normalise_record(rec, **options))
 
 
 def mirror_record() -> dict[str, Any]:
@@ -237,14 +244,14 @@ LEGITIMATE = [
 def test_legitimate_parentheses_survive(snippet: str, converter: ScriptConverter) -> None:
     assert strip_pinyin_annotations(snippet).text == snippet
     assert strip_pinyin_annotations(snippet, min_repeats=0).text == snippet
-    out = normalise_record(record(title=snippet, body=snippet), converter=converter)
+    out = normalised(record(title=snippet, body=snippet), converter=converter)
     assert (out["title"], out["body"]) == (snippet, snippet)
     assert "damaged_annotations" not in out
 
 
 def test_legitimate_parentheses_survive_on_a_mirror_page(converter: ScriptConverter) -> None:
     body = "\n".join([MIRROR_TEXT.strip(), *LEGITIMATE])
-    out = normalise_record(record(body=body, title=MIRROR["mirror_title"]), converter=converter)
+    out = normalised(record(body=body, title=MIRROR["mirror_title"]), converter=converter)
     paragraphs = out["body"].split("\n")
     assert paragraphs[-len(LEGITIMATE) :] == [converter.convert(s) for s in LEGITIMATE]
     assert "pinyin_annotations" in out["normalisations"]
@@ -265,7 +272,7 @@ def test_corpus_holds_no_reading() -> None:
 )
 def test_a_genuine_pronunciation_note_stays(text: str, converter: ScriptConverter) -> None:
     assert strip_pinyin_annotations(text).text == text
-    assert normalise_record(record(body=text), converter=converter)["body"] == text
+    assert normalised(record(body=text), converter=converter)["body"] == text
 
 
 def test_a_few_notes_in_a_long_article_stay() -> None:
@@ -317,7 +324,7 @@ def test_unsafe_or_unknown_configurations_are_refused(config: str) -> None:
 
 def test_simplified_record_is_untouched(converter: ScriptConverter) -> None:
     rec = record(title="园区召开法定程序与效能建设推进会", body=SIMPLIFIED_BODY)
-    out = normalise_record(rec, converter=converter)
+    out = normalised(rec, converter=converter)
     assert out["body"] == SIMPLIFIED_BODY
     assert out["title"] == rec["title"]
     assert out["original_script"] == "Hans"
@@ -328,7 +335,7 @@ def test_simplified_record_is_untouched(converter: ScriptConverter) -> None:
 
 
 def test_binjiang_mirror_yields_the_expected_record(converter: ScriptConverter) -> None:
-    out = normalise_record(mirror_record(), converter=converter)
+    out = normalised(mirror_record(), converter=converter)
     assert out["title"] == MIRROR["title"]
     assert out["original_script"] == "Hant"
     assert out["normalisations"] == ["unicode", "pinyin_annotations", "tw2s"]
@@ -363,7 +370,7 @@ def test_every_text_field_is_normalised(converter: ScriptConverter) -> None:
         ],
         attachments=[{"url": "http://x.cn/a.pdf", "name": "附件１：會議議程.pdf"}],
     )
-    out = normalise_record(rec, converter=converter)
+    out = normalised(rec, converter=converter)
     assert out["title"] == "园区新闻"
     assert out["source"] == "高新区办公室"
     assert out["author"] == "记者 张玮"
@@ -378,7 +385,7 @@ def test_every_text_field_is_normalised(converter: ScriptConverter) -> None:
 
 
 def test_keep_script(converter: ScriptConverter) -> None:
-    out = normalise_record(mirror_record(), keep_script=True, converter=converter)
+    out = normalised(mirror_record(), keep_script=True, converter=converter)
     assert out["original_script"] == "Hant"
     assert out["title"].startswith("高新區(濱江)召開")
     assert out["normalisations"] == ["unicode", "pinyin_annotations"]
@@ -386,12 +393,12 @@ def test_keep_script(converter: ScriptConverter) -> None:
 
 def test_pinyin_evidence_comes_from_title_and_body_together(converter: ScriptConverter) -> None:
     rec = record(title="高新區(qū)召開(kāi)大會", body="專(zhuān)項工作總結會議。")
-    out = normalise_record(rec, converter=converter)
+    out = normalised(rec, converter=converter)
     assert (out["title"], out["body"]) == ("高新区召开大会", "专项工作总结会议。")
 
 
 def test_body_paragraphs_stay_separated() -> None:
-    out = normalise_record(record(body="第一段。\n\n\u3000\u3000第二段。\r\n第三段。"))
+    out = normalised(record(body="第一段。\n\n\u3000\u3000第二段。\r\n第三段。"))
     assert out["body"] == "第一段。\n第二段。\n第三段。"
 
 
