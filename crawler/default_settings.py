@@ -54,6 +54,9 @@ state stays in the SQLite file PARKNEWS_STATE_PATH."""
 PARKNEWS_REDIS_NAMESPACE = "default"
 """Name of the crawl state in Redis: its keys start with parknews:<namespace>:, and crawls of
 different namespaces share nothing."""
+PARKNEWS_POLITENESS_SHARED = True
+"""With REDIS_URL set (and no replay), hold each site's CONCURRENT_REQUESTS_PER_DOMAIN and
+DOWNLOAD_DELAY across every worker of the namespace, not per worker."""
 
 # --- run verdict ----------------------------------------------------------------------------------
 
