@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import subprocess
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -21,7 +27,9 @@ from crawler.middlewares.politeness import (
     SharedGate,
     SharedPolitenessMiddleware,
 )
+from tests.conftest import REPO
 from tests.redisrv import free_port
+from tests.sitesrv import FixtureHandler, FixtureServer, crawl_command, crawl_env
 
 T = TypeVar("T")
 
@@ -192,3 +200,140 @@ def test_a_request_holds_its_lease_until_its_answer_comes_back(redis_url: str) -
             await close(client)
 
     run(body)
+
+
+# --- measured: concurrent crawls against one server ------------------------------------------
+
+LIMIT = 2
+"""CONCURRENT_REQUESTS_PER_DOMAIN of the measured crawls."""
+DELAY = 0.1
+"""DOWNLOAD_DELAY of the measured crawls (seconds)."""
+HOLD = 0.35
+"""Seconds the server takes over each answer: longer than LIMIT times the delay between two
+requests (DELAY * 1.5 with the default jitter), so the concurrency limit binds, not only the
+delay."""
+TOLERANCE = 0.005
+"""Seconds by which two request arrivals may fall short of DELAY: the time between a worker's
+admission and its request reaching the server varies by a few milliseconds."""
+WORKERS = 2
+
+
+@dataclass
+class Meter:
+    """When each request reached the server, and the most in flight at once, per host."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrivals: dict[str, list[float]] = field(default_factory=dict)
+    in_flight: dict[str, int] = field(default_factory=dict)
+    most: dict[str, int] = field(default_factory=dict)
+
+    def enter(self, host: str) -> None:
+        with self.lock:
+            self.arrivals.setdefault(host, []).append(time.monotonic())
+            self.in_flight[host] = self.in_flight.get(host, 0) + 1
+            self.most[host] = max(self.most.get(host, 0), self.in_flight[host])
+
+    def leave(self, host: str) -> None:
+        with self.lock:
+            self.in_flight[host] -= 1
+
+    def min_gap(self, host: str) -> float:
+        times = sorted(self.arrivals[host])
+        return min(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+class MeteredHandler(FixtureHandler):
+    """The fixture sites, each answer taking HOLD seconds, metered."""
+
+    meter: Meter
+
+    def metered(self, answer: Callable[[], None]) -> None:
+        host = self.target()[0]
+        self.meter.enter(host)
+        try:
+            time.sleep(HOLD)
+        finally:
+            # Left before the answer is written, so no worker can have read it yet: a thread
+            # waiting for the GIL after writing would count its request in flight still.
+            self.meter.leave(host)
+        answer()
+
+    def do_GET(self) -> None:
+        self.metered(super().do_GET)
+
+    def do_POST(self) -> None:
+        self.metered(super().do_POST)
+
+
+@contextmanager
+def metered_sites() -> Iterator[tuple[str, Meter]]:
+    """The fixture sites served on 127.0.0.1 through a Meter; yields the proxy URL and it."""
+    meter = Meter()
+    attributes = {
+        "meter": meter,
+        "stopping": threading.Event(),
+        "seen_paths": {},
+        "seen_lock": threading.Lock(),
+    }
+    server = FixtureServer(("127.0.0.1", 0), type("Handler", (MeteredHandler,), attributes))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", meter
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def crawl_together(folder: Path, redis_url: str | None) -> Meter:
+    """WORKERS crawls of the same site at once, each its own output, no state; the meter of
+    what the site saw."""
+    with metered_sites() as (proxy, meter):
+        env = crawl_env(proxy)
+        env.pop("REDIS_URL", None)
+        shared = ["-s", f"REDIS_URL={redis_url}"] if redis_url else []
+        workers = [
+            subprocess.Popen(
+                crawl_command(
+                    folder / f"worker{number}",
+                    *("-a", "sites=sipac", "-a", "max_pages=1"),
+                    *("-s", "PARKNEWS_STATE_ENABLED=False", "-s", f"DOWNLOAD_DELAY={DELAY}"),
+                    *("-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={LIMIT}"),
+                    *shared,
+                ),
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for number in range(WORKERS)
+        ]
+        for worker in workers:
+            _, stderr = worker.communicate(timeout=60)
+            assert worker.returncode == 0, stderr[-3000:]
+            assert ("parknews/politeness/admitted" in stderr) == bool(redis_url), stderr[-3000:]
+    return meter
+
+
+@pytest.mark.crawl
+def test_workers_sharing_a_redis_hold_the_site_limits_together(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # Both at once, each against its own server, to keep the test short.
+    with ThreadPoolExecutor(2) as pool:
+        running = pool.submit(crawl_together, tmp_path / "alone", None)
+        together = crawl_together(tmp_path / "together", redis_url)
+        alone = running.result()
+    host = "www.sipac.gov.cn"
+    print(
+        f"{WORKERS} workers, limit {LIMIT}, delay {DELAY} s: "
+        f"alone most in flight {alone.most[host]}, shortest gap {alone.min_gap(host):.4f} s; "
+        f"together most in flight {together.most[host]}, "
+        f"shortest gap {together.min_gap(host):.4f} s"
+    )
+    assert len(together.arrivals[host]) == len(alone.arrivals[host])
+    assert alone.most[host] > LIMIT and alone.min_gap(host) < DELAY - TOLERANCE
+    assert together.most[host] <= LIMIT
+    assert together.min_gap(host) >= DELAY - TOLERANCE
