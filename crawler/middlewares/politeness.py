@@ -59,6 +59,7 @@ REDIS_TIMEOUT = 5.0
 REDIS_RETRY_AFTER = 30.0
 """Seconds after a Redis error during which requests go on with the worker's own limits."""
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+"""The reactor redis.asyncio needs (Scrapy's default)."""
 LEASE_META = "parknews_polite_lease"
 """Request meta key of the lease a request holds: (site, token)."""
 
@@ -102,6 +103,13 @@ class Pace:
 
     limit: int
     delay: float
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.delay < 0:
+            raise ValueError(
+                f"a site's pace needs a concurrency of at least 1 and a delay of at least 0 "
+                f"(CONCURRENT_REQUESTS_PER_DOMAIN, DOWNLOAD_DELAY), got {self}"
+            )
 
 
 class SharedGate:
