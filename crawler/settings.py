@@ -47,6 +47,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.charset.CharsetRepairMiddleware": 580,
     "crawler.middlewares.replay.ReplayMiddleware": 950,
     "crawler.middlewares.replay.RecordMiddleware": 960,
+    # Last before the downloader: a replayed answer never waits for a slot, and the slot is
+    # given back as soon as the answer is in. Active only with REDIS_URL.
+    "crawler.middlewares.politeness.SharedPolitenessMiddleware": 970,
 }
 
 # The run report judges the run and announces its verdict (signal run_judged); the crawl
