@@ -58,8 +58,8 @@ PARKNEWS_REDIS_JOIN_SECONDS = 300.0
 """A worker started within this many seconds of the namespace's current run joins it; one
 started later while the run goes on exits with status 75 (runs never overlap)."""
 PARKNEWS_REDIS_HEARTBEAT_SECONDS = 60.0
-"""A worker of a shared crawl silent this long is taken for dead by the others (its claims
-lapse, the run goes on without it); each worker renews its heartbeat six times as often."""
+"""A worker of a shared crawl silent this long is taken for dead by the others: the run ends
+without it (and counts as interrupted); each worker renews its heartbeat six times as often."""
 PARKNEWS_POLITENESS_SHARED = True
 """With REDIS_URL set (and no replay), hold each site's CONCURRENT_REQUESTS_PER_DOMAIN and
 DOWNLOAD_DELAY across every worker of the namespace, not per worker."""

@@ -104,12 +104,21 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         return request  # type: ignore[no-any-return]
 
     def spider_idle(self) -> None:
-        """Keep the worker while the crawl goes on elsewhere; when it is over, tell the
-        spider (signal `crawl_idle`), which may start more work."""
+        """Keep the worker while the crawl goes on elsewhere; when it is over with no worker
+        lost, tell the spider (signal `crawl_idle`), which may start more work."""
         self.idle_now = True
         state = self.run.idle()
-        if state != "done":
+        if state in ("work", "wait"):
             raise DontCloseSpider
+        if state == "lost":
+            # A dead worker took requests with it: articles the mirrors copy may be missing,
+            # so the mirrors wait for the next run, which writes those first.
+            logger.warning(
+                "A worker of run %s died before it finished: what it had taken is left to "
+                "the next run, and nothing more is started in this one",
+                self.run.name,
+            )
+            return
         answers = self.crawler.signals.send_catch_log(
             parknews_signals.crawl_idle, dont_log=DontCloseSpider
         )

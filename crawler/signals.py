@@ -31,8 +31,9 @@ article_unfetched = object()
 
 crawl_idle = object()
 """The shared frontier (crawler.frontier), when a crawl shared by several workers is over for
-now: its queue is empty and every live worker idle. A handler that starts more work raises
-DontCloseSpider. Without a shared crawl, Scrapy's own `spider_idle` says the same."""
+now: its queue is empty and every worker idle (none died: then nothing more is started). A
+handler that starts more work raises DontCloseSpider. Without a shared crawl, Scrapy's own
+`spider_idle` says the same."""
 
 record_to_commit = object()
 """The dedup pipeline, for each record on its way to a feed: `row`, what the state store

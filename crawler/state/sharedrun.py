@@ -118,15 +118,25 @@ IDLE_SCRIPT = (
     _LIVE
     + """
 -- ARGV: prefix, worker, run id. Marks the worker idle; returns 'work' when the frontier
--- holds requests, 'wait' while another live worker is busy, else 'done'.
+-- holds requests, 'wait' while another live worker is busy, else 'done', or 'lost' when a
+-- worker died before it left.
 local P, worker = ARGV[1], ARGV[2]
-if redis.call('HGET', P .. 'run', 'id') ~= ARGV[3] then return 'done' end
+if redis.call('HGET', P .. 'run', 'id') ~= ARGV[3] then return 'lost' end
 redis.call('HSET', P .. 'run:workers', worker, 'idle')
 if redis.call('ZCARD', P .. 'frontier:queue') > 0 then return 'work' end
 local states = redis.call('HGETALL', P .. 'run:workers')
+local lost = false
 for i = 1, #states, 2 do
-  if states[i + 1] == 'busy' and live(P, states[i]) then return 'wait' end
+  local state = states[i + 1]
+  if state == 'busy' or state == 'idle' then
+    if not live(P, states[i]) then
+      lost = true
+    elseif state == 'busy' then
+      return 'wait'
+    end
+  end
 end
+if lost then return 'lost' end
 return 'done'
 """
 )
@@ -166,12 +176,10 @@ return {'close', clean, cjson.encode(reports), cjson.encode(walks)}
 """`SharedRun.leave`, whole."""
 
 
-CLAIM_SCRIPT = (
-    _LIVE
-    + """
+CLAIM_SCRIPT = """
 -- ARGV: prefix, worker, threshold, key, id, content_hash, whether the body may be a copy
 -- ('1'/'0'), JSON of its band keys, signature ('' for none), body to keep for a mirror
--- ('' for none). Returns {'claimed'}, or what another live worker claimed first:
+-- ('' for none). Returns {'claimed'}, or what another worker claimed first:
 -- {'article', id} for the same article, {'exact', id} or {'near', id, similarity} for its
 -- content.
 local P, worker, threshold = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -179,7 +187,7 @@ local key, id, chash, copyable, sig = ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1',
 local function owner(entry)
   if not entry then return nil end
   local w, i = entry:match('^([^\t]*)\t(.*)$')
-  if w ~= worker and live(P, w) then return i end
+  if w ~= worker then return i end
   return nil
 end
 local mine = owner(redis.call('HGET', P .. 'run:claims', key))
@@ -223,7 +231,6 @@ if copyable then
 end
 return {'claimed'}
 """
-)
 """`SharedRun.claim`, whole."""
 
 RUN_KEYS = (
@@ -376,7 +383,8 @@ class SharedRun:
     def idle(self) -> str:
         """This worker has nothing to do: "work" when the frontier holds requests, "wait"
         while another live worker is busy (it may add requests), "done" when the crawl is
-        over."""
+        over, "lost" when it is over for want of a worker that died (the requests it had
+        taken are left to the next run)."""
         script = self.client.register_script(IDLE_SCRIPT)
         answer = self._call(
             "check the crawl", lambda: script(args=[self.prefix, self.worker, self.run_id])
@@ -407,9 +415,13 @@ class SharedRun:
         body: str = "",
     ) -> Claim | None:
         """Claim a new article for this worker before it is written: None when it is this
-        worker's to write, else what another live worker claimed first (the same article,
-        or an article its content copies, exactly or at `threshold` similarity or more).
-        `body` is kept for a mirror of this article (`claimed_body`)."""
+        worker's to write, else what another worker claimed first (the same article, or an
+        article its content copies, exactly or at `threshold` similarity or more). `body` is
+        kept for a mirror of this article (`claimed_body`).
+
+        A claim holds for the whole run, even when its worker dies before writing the
+        article: the next run, which walks every section again, writes it under the same id,
+        so the copies this run met keep pointing at the original, as on one host."""
         bands = [str(band) for band in band_keys(signature)] if signature else []
         script = self.client.register_script(CLAIM_SCRIPT)
         args = [

@@ -86,7 +86,7 @@ def test_a_dead_worker_does_not_hold_up_the_end_of_the_crawl(join) -> None:  # t
     join("host-1", heartbeat_seconds=0.05)
     alive = join("host-2", heartbeat_seconds=30)
     time.sleep(0.1)
-    assert alive.idle() == "done"
+    assert alive.idle() == "lost"
 
 
 def test_the_last_worker_to_leave_closes_the_run_with_every_report(join) -> None:  # type: ignore[no-untyped-def]
@@ -145,12 +145,14 @@ def test_a_copy_of_another_workers_article_is_its_duplicate(join) -> None:  # ty
     assert unrelated is None
 
 
-def test_the_claims_of_a_dead_worker_lapse(join) -> None:  # type: ignore[no-untyped-def]
+def test_the_claims_of_a_dead_worker_hold_for_the_run(join) -> None:  # type: ignore[no-untyped-def]
     dead = join("host-1", heartbeat_seconds=0.05)
     alive = join("host-2", heartbeat_seconds=30)
     assert claim(dead, "a", body="原文") is None
     time.sleep(0.1)
-    assert claim(alive, "a") is None
+    # The next run writes the dead worker's article under its id: copies keep pointing at it.
+    copy = claim(alive, "b")
+    assert copy is not None and (copy.kind, copy.id) == ("exact", "id-a-host-1")
     assert alive.claimed_body("id-a-host-1") == "原文"
 
 
