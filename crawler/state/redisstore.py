@@ -25,6 +25,9 @@ Every key starts with `parknews:<namespace>:` (`key_prefix`). After the prefix:
 - `runs` (hash): run_id → JSON {started, finished, status, exit_code, report};
   `run_seq` (string): the last run_id given; `runs:running` (set): run_ids still running.
 
+The run that workers share, the shared frontier and the per-host politeness slots live under
+the same prefix; `crawler.state.sharedrun` and `crawler.middlewares.politeness` list their keys.
+
 Writes that must be whole are Lua scripts (`COMMIT_SCRIPT`, `START_RUN_SCRIPT`,
 `FINISH_RUN_SCRIPT`; `NEAR_SCRIPT` reads the band index in one round trip), run with
 EVALSHA and loaded again after a SCRIPT FLUSH or a server restart. They name their keys from
@@ -642,7 +645,7 @@ class RedisStateStore(Closing):
 
     def load_templates(self) -> dict[str, Any]:
         """The stored template counts of the body cleaning, as {site: payload}: the payloads
-        `save_templates` was given, which the store does not interpret."""
+        `update_templates` stored, which the store does not interpret."""
         with self._guard():
             stored = self._redis.hgetall(self._key("templates"))
         pairs = [(_str(site), _str(payload)) for site, payload in stored.items()]
@@ -654,15 +657,28 @@ class RedisStateStore(Closing):
         delete = f"redis-cli -u URL HDEL {self._key('templates')} {site}"
         return malformed_templates(site, self.where, problem, delete)
 
-    def save_templates(self, sites: Mapping[str, Any]) -> None:
-        """Store the template counts of every site in `sites` ({site: JSON-ready payload}), in
-        one step."""
-        mapping: dict[FieldT, EncodableT] = {
-            site: template_json(payload) for site, payload in sites.items()
-        }
-        if mapping:
-            with self._guard():
-                self._redis.hset(self._key("templates"), mapping=mapping)
+    def update_templates(self, change: Callable[[dict[str, Any]], Mapping[str, Any]]) -> None:
+        """Store what `change` makes of the stored template counts ({site: payload}, as
+        `load_templates` reads them): the sites it returns are stored, unless another worker
+        changed the counts meanwhile, in which case `change` is asked again of theirs."""
+        key = self._key("templates")
+        with self._guard(), self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    stored = pipe.hgetall(key)
+                    pairs = [(_str(site), _str(payload)) for site, payload in stored.items()]
+                    sites = change(template_payloads(pairs, self.bad_template))
+                    mapping: dict[FieldT, EncodableT] = {
+                        site: template_json(payload) for site, payload in sites.items()
+                    }
+                    pipe.multi()
+                    if mapping:
+                        pipe.hset(key, mapping=mapping)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
 
     # -- runs
 

@@ -324,7 +324,7 @@ class StateStore(Closing):
 
     def load_templates(self) -> dict[str, Any]:
         """The stored template counts of the body cleaning, as {site: payload}: the payloads
-        `save_templates` was given, which the store does not interpret."""
+        `update_templates` stored, which the store does not interpret."""
         with self._guard():
             rows = self._db.execute("SELECT site, payload FROM template_counts").fetchall()
         return template_payloads(rows, self.bad_template)
@@ -335,11 +335,14 @@ class StateStore(Closing):
         delete = f"sqlite3 {self.path} \"DELETE FROM template_counts WHERE site = '{site}'\""
         return malformed_templates(site, self.path, problem, delete)
 
-    def save_templates(self, sites: Mapping[str, Any]) -> None:
-        """Store the template counts of every site in `sites` ({site: JSON-ready payload}), in
-        one transaction."""
+    def update_templates(self, change: Callable[[dict[str, Any]], Mapping[str, Any]]) -> None:
+        """Store what `change` makes of the stored template counts ({site: payload}, as
+        `load_templates` reads them): the sites it returns are stored, in one transaction
+        that no other writer interleaves with."""
         now = self._clock()
         with self._guard(), transaction(self._db) as db:
+            rows = db.execute("SELECT site, payload FROM template_counts").fetchall()
+            sites = change(template_payloads(rows, self.bad_template))
             db.executemany(
                 "INSERT INTO template_counts (site, payload, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT (site) DO UPDATE SET payload = excluded.payload, "

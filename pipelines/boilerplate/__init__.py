@@ -123,6 +123,8 @@ class CleanBodyPipeline:
         self.template = SiteTemplate() if learn_templates else None
         self.stats = stats
         self.store: StateBackend | None = None
+        self.loaded: dict[str, Any] = {}
+        """The template counts as the state held them when this run took them up."""
         """The crawl state the template counts are kept in, when the crawl has one."""
 
     @classmethod
@@ -150,6 +152,7 @@ class CleanBodyPipeline:
         except StateError as exc:
             logger.error("%s", exc)
             return
+        self.loaded = stored
         self.template, malformed = SiteTemplate.from_stored(
             stored,
             min_pages=self.template.min_pages,
@@ -161,11 +164,13 @@ class CleanBodyPipeline:
             logger.error("%s", store.bad_template(site, problem))
 
     def close_spider(self) -> None:
-        """Save the template counts with the crawl state."""
+        """Add what this run counted of each site's template to the crawl state (other
+        workers sharing the crawl may have added theirs meanwhile)."""
         if self.store is None or self.template is None:
             return
         try:
-            self.store.save_templates(self.template.to_dict()["sites"])
+            template = self.template
+            self.store.update_templates(lambda stored: template.added_to(stored, self.loaded))
         except StateError as exc:
             logger.error("%s", exc)
 

@@ -103,6 +103,25 @@ class SiteTemplate:
             },
         }
 
+    def added_to(
+        self, stored: Mapping[str, Any], loaded: Mapping[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """Per-site counts to store: what is `stored` now plus what this template counted
+        since it was `loaded` (both {site: {"pages": n, "counts": {…}}}), so that workers
+        sharing a crawl add up what each saw instead of keeping the last one's. Counts that
+        cannot be read count as none."""
+        merged = {}
+        for site, pages in self._pages.items():
+            now_pages, now_counts = _read_site_state(stored.get(site))
+            base_pages, base_counts = _read_site_state(loaded.get(site))
+            now, base = now_counts or Counter(), base_counts or Counter()
+            total = max(0, (now_pages or 0) + pages - (base_pages or 0))
+            added = now + self._counts.get(site, Counter())
+            added.subtract(base)
+            counts = {key: min(count, total) for key, count in added.items() if count > 0}
+            merged[site] = {"pages": total, "counts": counts}
+        return merged
+
     @classmethod
     def from_dict(cls, state: Mapping[str, Any], **options: Any) -> SiteTemplate:
         """Rebuild from `to_dict` output; `options` are the constructor's keyword arguments."""

@@ -546,7 +546,7 @@ def test_the_pipeline_keeps_its_template_counts_in_the_crawl_state(
         for number in range(1, 11):
             learning.template.observe(SITE, synthetic_page(number))
         learning.close_spider()
-        store.save_templates({"www.broken.gov.cn": {"pages": 2, "counts": {"ab": 3}}})
+        store.update_templates(lambda _: {"www.broken.gov.cn": {"pages": 2, "counts": {"ab": 3}}})
 
         next_run = CleanBodyPipeline()
         next_run.state_opened(store)
@@ -629,3 +629,25 @@ def test_clean_blocks_never_raises_and_keeps_page_order(blocks: list[str]) -> No
     remaining = iter(blocks)
     for block in result.blocks:  # each kept block is an input block, or a trimmed paragraph
         assert any(block in original for original in remaining)
+
+
+def test_template_counts_of_workers_sharing_a_crawl_add_up() -> None:
+    loaded = {"gov": {"pages": 4, "counts": {"aa": 4, "bb": 1}}}
+    east, west = SiteTemplate.from_stored(loaded)[0], SiteTemplate.from_stored(loaded)[0]
+    for _ in range(3):
+        east.observe("gov", ["首页 | 新闻中心", "east only"])
+    west.observe("gov", ["首页 | 新闻中心"])
+    west.observe("new.gov", ["首页"])
+    stored = east.added_to(loaded, loaded)  # east leaves first
+    merged = west.added_to(stored, loaded)
+    # Both workers' pages counted once over the counts both started from.
+    assert merged["gov"]["pages"] == 4 + 3 + 1
+    counts = merged["gov"]["counts"]
+    assert counts["aa"] == 4 and counts["bb"] == 1
+    assert sorted(counts.values()) == [1, 3, 4, 4]  # "east only" 3, the breadcrumb 3 + 1
+    assert merged["new.gov"] == {
+        "pages": 1,
+        "counts": {next(iter(west.to_dict()["sites"]["new.gov"]["counts"])): 1},
+    }
+    # One host alone: what it counted replaces nothing else.
+    assert east.added_to(loaded, loaded) == east.to_dict()["sites"]

@@ -114,7 +114,7 @@ def test_namespaces_share_no_key(redis_url: str) -> None:
     ):
         east.commit_written([article(1, "e1")])
         east.stage_batch("/out/a.jsonl", [article(2, "e2")])
-        east.save_templates({"sipac": {"pages": 1}})
+        east.update_templates(lambda _: {"sipac": {"pages": 1}})
         assert west.known(["www.sipac.gov.cn|trs:t20241101_1"]) == set()
         assert west.article_count() == 0 and west.staged_batches() == []
         assert west.load_templates() == {} and west.start_run() == 1

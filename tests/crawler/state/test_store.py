@@ -377,11 +377,29 @@ def test_recent_article_count(store: StateBackend, clock: Clock) -> None:
 
 def test_template_counts_round_trip(store: StateBackend) -> None:
     sipac = {"pages": 3, "counts": {"0a1b2c3d4e5f6a7b": 3}}
-    store.save_templates({"sipac": sipac, "donghu": {"pages": 1, "counts": {}}})
+    store.update_templates(lambda _: {"sipac": sipac, "donghu": {"pages": 1, "counts": {}}})
     assert store.load_templates() == {"sipac": sipac, "donghu": {"pages": 1, "counts": {}}}
-    store.save_templates({"sipac": {"pages": 4, "counts": {"0a1b2c3d4e5f6a7b": 4}}})
+    store.update_templates(lambda _: {"sipac": {"pages": 4, "counts": {"0a1b2c3d4e5f6a7b": 4}}})
     assert store.load_templates()["sipac"]["pages"] == 4
     assert store.load_templates()["donghu"] == {"pages": 1, "counts": {}}
+
+
+def test_template_counts_another_worker_changed_meanwhile_are_changed_again(
+    redis_url: str,
+) -> None:
+    with RedisStateStore(redis_url) as mine, RedisStateStore(redis_url) as other:
+        mine.update_templates(lambda _: {"sipac": {"pages": 1, "counts": {}}})
+        seen: list[int] = []
+
+        def add_a_page(stored: dict[str, Any]) -> dict[str, Any]:
+            seen.append(stored["sipac"]["pages"])
+            if len(seen) == 1:  # another worker writes between this read and this write
+                other.update_templates(lambda _: {"sipac": {"pages": 5, "counts": {}}})
+            return {"sipac": {"pages": stored["sipac"]["pages"] + 1, "counts": {}}}
+
+        mine.update_templates(add_a_page)
+        assert seen == [1, 5]
+        assert mine.load_templates()["sipac"]["pages"] == 6
 
 
 def test_empty_template_state(store: StateBackend) -> None:
