@@ -10,8 +10,9 @@ What it changes of scrapy-redis 0.9.1, and why:
 - Nothing is flushed when one worker closes (the run's closer drops the keys,
   `crawler.state.sharedrun`), and a worker is not closed by a momentarily empty queue: it
   stays while any other live worker is busy, since that one may still add requests.
-- Stats are counted without the deprecated `spider=` argument; the filter is built here,
-  not through scrapy-redis's `from_settings`/`from_spider`.
+- Stats are counted without the deprecated `spider=` argument, the queue is opened without
+  the deprecated `Spider.log()`, and the filter is built here, not through scrapy-redis's
+  `from_settings`/`from_spider`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.misc import load_object
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
@@ -70,7 +72,14 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         return frontier
 
     def open(self, spider: Spider) -> None:
-        super().open(spider)
+        # scrapy-redis's own open() logs through the deprecated Spider.log().
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(
+            server=self.server, spider=spider, key=self.queue_key, serializer=self.serializer
+        )
+        waiting = len(self.queue)
+        if waiting:
+            logger.info("Joined run %s: %d requests are waiting", self.run.name, waiting)
         self.heartbeat.start(self.run.heartbeat_seconds / HEARTBEATS_PER_TTL, now=True)
 
     def close(self, reason: str) -> None:

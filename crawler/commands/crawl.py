@@ -86,9 +86,11 @@ class Command(ScrapyCrawlCommand):
     stderr and its own exit status (crawler.extensions.report.ExitStatus): the sites file
     PARKNEWS_SITES_FILE names and the spider arguments (2), every output folder (73), that
     no other run holds the lock (75), and the state database, every page of it, or the Redis
-    state of REDIS_URL (65). The exit status of a finished run is the one its run report
-    announced (signal `run_judged`); a run stopped before it was judged exits with
-    INTERRUPTED (130)."""
+    state of REDIS_URL (65). With REDIS_URL, the namespace's current run is the lock: the
+    worker joins it, or starts one, unless it started too long ago to join (75). The exit
+    status of a finished run is the one its run report announced (signal `run_judged`; for
+    the worker that closes a shared run, the merged verdict, `shared_run_closed`); a run
+    stopped before it was judged exits with INTERRUPTED (130)."""
 
     lock: RunLock | None = None
     judged: int | None = None

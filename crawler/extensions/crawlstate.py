@@ -1,6 +1,7 @@
 """Incremental runs: the crawl state opened for one run, and committed only for what is on disk.
 
-The extension opens the state store (taking the run lock unless the crawl command holds it),
+The extension opens the state store (taking the run lock unless the crawl command holds it,
+or the worker shares a run through Redis, whose run is the lock: `crawler.state.sharedrun`),
 removes the unfinished output files a killed run left, and hands the store to the components
 that read it (signal `state_opened`): the spider asks it which articles earlier runs wrote,
 so it fetches only new ones; the pipelines search it for duplicates and keep the cleaning's

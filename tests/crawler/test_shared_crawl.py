@@ -87,6 +87,8 @@ def test_workers_sharing_a_crawl_write_what_one_host_writes(
     paced = ("-s", "DOWNLOAD_DELAY=0.2")
     ended = run_workers(workers, tmp_path, redis_url, fixture_proxy, *paced)
     assert [status for status, _ in ended] == [0] * workers, ended[0][1][-3000:]
+    for _, log in ended:
+        assert "Warning" not in log and "Traceback" not in log, log[-3000:]
     articles = read_records(tmp_path / "articles")
     duplicates = read_records(tmp_path / "duplicates")
     # Each article written once, across all workers, and exactly the one host's records.
