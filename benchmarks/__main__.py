@@ -2,12 +2,15 @@
 
 Usage, from the repository root:
 
-    python -m benchmarks [--quick] [--only quality,lists,speed,normalise,crawl,dedup] [--pages DIR]
+    python -m benchmarks [--quick] [--only quality,lists,speed,normalise,crawl,workers,dedup]
+        [--pages DIR] [--output FILE]
 
 `--quick` shortens the speed repeats (three of at least 1 s per task instead of 3 s) and the
 normalisation run, crawls sites of 500 and 2,000 articles and indexes 20,000 texts for the
-dedup section: the whole quick run takes about two minutes on two cores. The full run crawls
-1k, 10k and 100k articles (about half an hour) and indexes 100k and 1M texts.
+dedup section, and has 1, 2 and 4 workers share a crawl of 1,000 articles rather than 10,000:
+the whole quick run takes about four minutes on two cores. The full run crawls 1k, 10k and 100k
+articles (about half an hour), the workers section about ten minutes more, and indexes 100k and
+1M texts.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import ROOT, markdown_table
+from benchmarks import ROOT, markdown_table, usable_cores
 
-SECTIONS = ("quality", "lists", "speed", "normalise", "crawl", "dedup")
+SECTIONS = ("quality", "lists", "speed", "normalise", "crawl", "workers", "dedup")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CRAWL_PLOT = "crawl-growth.png"
 """Written beside the results file by the crawl section, when matplotlib is installed."""
@@ -41,12 +44,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def usable_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def package_version(name: str) -> str:
@@ -139,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.crawl import crawl_section
 
         parts.append(crawl_section(args.quick, plot_path=args.output.with_name(CRAWL_PLOT)))
+    if "workers" in args.only:
+        from benchmarks.workers import workers_section
+
+        parts.append(workers_section(args.quick))
     if "dedup" in args.only:
         from benchmarks.bench_dedup import dedup_section
 

@@ -15,7 +15,7 @@ While a crawl runs its peak resident set is read from /proc/<pid>/status (VmHWM,
 for the curve over time) every `POLL_SECONDS`: getrusage's maxrss cannot be used because Linux
 carries it over fork and exec. Rates come from the crawl's own stats (responses over
 `elapsed_time_seconds`, engine start to close) and from the wall time of the whole process;
-CPU time per page from getrusage of the waited-for child, which is its own.
+CPU time per page from the rusage of the child that wait4 returns, which is its own.
 
 The same module also replays the fixture sites from the demo archive and re-runs an unchanged
 site with the same state database, reporting what the second run fetched.
@@ -26,10 +26,10 @@ This file is also what the baseline crawl runs, so importing it does nothing but
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
-import resource
 import signal
 import statistics
 import subprocess
@@ -143,7 +143,7 @@ class Watched:
     time_limit: float
     log: str
     cpu_seconds: float
-    """User and system CPU time of the process (getrusage of waited-for children)."""
+    """User and system CPU time of the process (its rusage from wait4)."""
 
     def rss_at(self, share: float) -> int:
         """VmRSS in KiB of the last sample taken before `share` of the wall time."""
@@ -201,39 +201,90 @@ def proc_status(pid: int) -> tuple[int, int] | None:
     return int(values["VmHWM"]), int(values["VmRSS"])
 
 
+@dataclass(frozen=True)
+class Launch:
+    """One process to start and watch: its command, folder, environment and log file."""
+
+    command: Sequence[str]
+    cwd: Path
+    env: dict[str, str]
+    log_path: Path
+
+
 def watch(
     command: Sequence[str], *, cwd: Path, env: dict[str, str], log_path: Path, time_limit: float
 ) -> Watched:
     """Run `command`, sampling its memory until it exits; stop it after `time_limit` s."""
-    samples: list[tuple[float, int]] = []
-    peak, stopped = 0, False
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with log_path.open("wb") as log:
+    (watched,) = watch_all([Launch(command, cwd, env, log_path)], time_limit=time_limit)
+    return watched
+
+
+def watch_all(launches: Sequence[Launch], *, time_limit: float) -> list[Watched]:
+    """Start every command at once and sample each one's memory until all have exited; stop
+    any still running after `time_limit` s. Wall times count from the first start."""
+    count = len(launches)
+    samples: list[list[tuple[float, int]]] = [[] for _ in launches]
+    peaks, walls, cpus = [0] * count, [0.0] * count, [0.0] * count
+    stopped = [False] * count
+    with contextlib.ExitStack() as stack:
+        logs = [stack.enter_context(launch.log_path.open("wb")) for launch in launches]
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        processes = [
+            subprocess.Popen(
+                launch.command,
+                cwd=launch.cwd,
+                env=launch.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for launch, log in zip(launches, logs, strict=True)
+        ]
+        running = dict(enumerate(processes))
+
+        def reap(index: int, process: subprocess.Popen[bytes], flags: int) -> bool:
+            # wait4 rather than poll: the child's own CPU times, even with others running.
+            pid, status, usage = os.wait4(process.pid, flags)
+            if not pid:
+                return False
+            process.returncode = os.waitstatus_to_exitcode(status)
+            walls[index] = time.perf_counter() - start
+            cpus[index] = usage.ru_utime + usage.ru_stime
+            del running[index]
+            return True
+
         try:
-            while process.poll() is None:
+            while running:
                 now = time.perf_counter() - start
-                status = proc_status(process.pid)
-                if status is not None:
-                    peak = max(peak, status[0])
-                    samples.append((now, status[1]))
-                if not stopped and now > time_limit:
-                    process.send_signal(signal.SIGINT)
-                    stopped = True
-                elif stopped and now > time_limit + GRACE:
-                    process.kill()
+                for index, process in list(running.items()):
+                    if reap(index, process, os.WNOHANG):
+                        continue
+                    status = proc_status(process.pid)
+                    if status is not None:
+                        peaks[index] = max(peaks[index], status[0])
+                        samples[index].append((now, status[1]))
+                    if not stopped[index] and now > time_limit:
+                        process.send_signal(signal.SIGINT)
+                        stopped[index] = True
+                    elif stopped[index] and now > time_limit + GRACE:
+                        process.kill()
                 time.sleep(POLL_SECONDS)
         finally:
-            if process.poll() is None:
+            for index, process in list(running.items()):
                 process.kill()
-                process.wait()
-        wall = time.perf_counter() - start
-    # CPU times, unlike maxrss, are the child's own: the difference is this process alone.
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
-    text = log_path.read_text("utf-8", errors="replace")
-    return Watched(process.returncode, wall, peak, samples, stopped, time_limit, text, cpu)
+                reap(index, process, 0)
+    return [
+        Watched(
+            returncode=process.returncode,
+            wall_seconds=walls[index],
+            peak_rss_kib=peaks[index],
+            samples=samples[index],
+            stopped=stopped[index],
+            time_limit=time_limit,
+            log=launch.log_path.read_text("utf-8", errors="replace"),
+            cpu_seconds=cpus[index],
+        )
+        for index, (launch, process) in enumerate(zip(launches, processes, strict=True))
+    ]
 
 
 def stat(log: str, name: str) -> str | None:

@@ -28,7 +28,7 @@ from crawler.extract import build_record
 from crawler.feeds import AtomicFileFeedStorage, TrackingJsonLinesExporter
 from crawler.items import BODY_BLOCKS, RecordDict, finish_record, record_schema
 from crawler.sites import SITES, generic_profile
-from tests.redisrv import redis_server
+from tests.redisrv import RedisServerError, redis_server
 from tests.sitesrv import SITES_DIR, crawl_command, crawl_env, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -217,7 +217,11 @@ def state_crawler(folder: Path, **settings: Any) -> Crawler:
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
     """One real redis-server on 127.0.0.1 for the session (tests/redisrv.py)."""
-    with redis_server() as url:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(redis_server())
+        except RedisServerError as error:
+            pytest.fail(str(error), pytrace=False)
         yield url
 
 

@@ -1,5 +1,6 @@
-"""A real redis-server on 127.0.0.1 for the tests: started on a free port, never persisted,
-stopped at the end. No fake Redis; `.ci/run` installs Debian's redis-server."""
+"""A real redis-server on 127.0.0.1 for the tests and the workers benchmark: started on a free
+port, never persisted, stopped at the end. No fake Redis; `.ci/run` installs Debian's
+redis-server."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 import redis
 
 START_TIMEOUT = 10.0
@@ -19,9 +19,14 @@ START_TIMEOUT = 10.0
 START_TRIES = 3
 """Ports tried before giving up: another process may take a free port before the server does."""
 MISSING = (
-    "redis-server is not installed: the Redis tests need a real server on 127.0.0.1. "
-    "Install it (apt-get install -y redis-server; CI's .ci/run does) and run the tests again."
+    "redis-server is not installed: the Redis tests and the workers benchmark need a real "
+    "server on 127.0.0.1. Install it (apt-get install -y redis-server; CI's .ci/run does) "
+    "and run them again."
 )
+
+
+class RedisServerError(RuntimeError):
+    """redis-server is not installed, or did not start."""
 
 
 def free_port() -> int:
@@ -35,11 +40,11 @@ def free_port() -> int:
 @contextmanager
 def redis_server() -> Iterator[str]:
     """A redis-server on 127.0.0.1 without persistence, in a temporary folder; yields its URL
-    once it answers PING and stops it on exit. Fails the test, saying how to install it, when
-    redis-server is missing."""
+    once it answers PING and stops it on exit. Raises RedisServerError, saying how to install
+    it, when redis-server is missing."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail(MISSING, pytrace=False)
+        raise RedisServerError(MISSING)
     with tempfile.TemporaryDirectory(prefix="parknews-redis-") as folder:
         for _ in range(START_TRIES):
             port = free_port()
@@ -59,7 +64,7 @@ def redis_server() -> Iterator[str]:
             _stop(process)
         else:
             output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            pytest.fail(f"redis-server did not start on 127.0.0.1: {output[-2000:]}")
+            raise RedisServerError(f"redis-server did not start on 127.0.0.1: {output[-2000:]}")
         try:
             yield url
         finally:
