@@ -18,7 +18,9 @@ What it changes of scrapy-redis 0.9.1, and why:
 from __future__ import annotations
 
 import logging
+from collections import deque
 
+import redis
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
@@ -33,6 +35,8 @@ from crawler.state.errors import StateError
 from crawler.state.sharedrun import HEARTBEATS_PER_TTL, SharedRun, shared_run
 
 logger = logging.getLogger(__name__)
+WATCH_SECONDS = 0.25
+"""How often an idle worker looks at the shared queue while the crawl goes on elsewhere."""
 
 
 class RunRequestFilter(RFPDupeFilter):  # type: ignore[misc]
@@ -61,6 +65,10 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         self.stats = crawler.stats
         self.idle_now = False
         self.heartbeat = task.LoopingCall(self.beat)
+        self.watch = task.LoopingCall(self.look_for_work)
+        """While this worker is idle and the crawl is not over, whether the queue has work."""
+        self.taken: deque[Request] = deque()
+        """Requests taken from the shared queue to wake the engine, handed to it next."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedFrontier:
@@ -83,9 +91,34 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         self.heartbeat.start(self.run.heartbeat_seconds / HEARTBEATS_PER_TTL, now=True)
 
     def close(self, reason: str) -> None:
-        if self.heartbeat.running:
-            self.heartbeat.stop()
+        for loop in (self.heartbeat, self.watch):
+            if loop.running:
+                loop.stop()
+        for request in self.taken:
+            # Taken to wake the engine and not started: back for another worker or the next run.
+            self.queue.push(request)
         super().close(reason)
+
+    def has_pending_requests(self) -> bool:
+        return bool(self.taken) or len(self) > 0
+
+    def look_for_work(self) -> None:
+        """While idle, look for requests other workers added: Scrapy only asks an idle
+        scheduler again at its engine's heartbeat (every 5 s), so take one and hand it to the
+        engine, which wakes it up for the rest."""
+        try:
+            request = self.queue.pop(0) if len(self.queue) else None
+        except redis.RedisError as exc:  # the engine's heartbeat asks again in a while
+            logger.error("Cannot read the shared queue: %s", exc)
+            return
+        if request is None:
+            return
+        self.watch.stop()
+        self.mark_busy()
+        self.taken.append(request)
+        engine = self.crawler.engine
+        assert engine is not None
+        engine.crawl(request)
 
     def beat(self) -> None:
         try:
@@ -94,6 +127,8 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
             logger.error("%s", exc)
 
     def enqueue_request(self, request: Request) -> bool:
+        if self.taken and request is self.taken[-1]:
+            return True  # taken from the queue already (`look_for_work`)
         if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
@@ -102,11 +137,16 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         self.queue.push(request)
         return True
 
-    def next_request(self) -> Request | None:
+    def mark_busy(self) -> None:
         if self.idle_now:
             # Busy before taking anything, so no other worker sees the crawl over meanwhile.
             self.run.busy()
             self.idle_now = False
+
+    def next_request(self) -> Request | None:
+        if self.taken:
+            return self.taken.popleft()
+        self.mark_busy()
         request = self.queue.pop(0)
         if request is not None and self.stats is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
@@ -118,6 +158,8 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         self.idle_now = True
         state = self.run.idle()
         if state in ("work", "wait"):
+            if not self.watch.running:
+                self.watch.start(WATCH_SECONDS, now=False)
             raise DontCloseSpider
         if state == "lost":
             # A dead worker took requests with it: articles the mirrors copy may be missing,
