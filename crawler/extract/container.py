@@ -4,10 +4,12 @@ containers and the densest text compete on how much sentence text they hold outs
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass
 
 from lxml import etree
 
+from crawler.extract.metaline import SENTENCE_END
 from crawler.extract.tree import PageFacts
 from crawler.text.dates import find_datetime
 from crawler.text.inline import clean_inline
@@ -60,6 +62,8 @@ MIN_FURNITURE_CHARS = 60
 """...when those lines make a footer's worth of text (a two-line article that names a
 website identifier in passing is still an article)."""
 FURNITURE_BLOCKS = frozenset({"p", "div", "li", "td", "dd", "span", "font", "section"})
+AFTER_SENTENCE = re.compile(rf"(?<={SENTENCE_END.pattern})")
+"""Where a sentence ends: its closing mark stays with it, as a footer line's marks do."""
 
 DENSEST_TRIED = 5
 """The densest elements tried, best first, for one that is not mostly links."""
@@ -108,14 +112,18 @@ class FurnitureText:
 
 
 def furniture_text(facts: PageFacts) -> dict[etree._Element, FurnitureText]:
-    """For every element, the footer lines at or under it (the pieces of text between tags
-    in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once a page."""
+    """For every element, the footer lines at or under it (the sentences of the pieces of
+    text between tags in FURNITURE_BLOCKS that hold a FURNITURE_LINE match); computed once
+    a page."""
     found: dict[etree._Element, FurnitureText] = {}
     for node in facts.root.iter(*FURNITURE_BLOCKS):
         pieces = [node.text, *(child.tail for child in node)]
         # Most pieces are the source's indentation: no footer line is blank.
         lines = [
-            clean_inline(p) for p in pieces if p and not p.isspace() and FURNITURE_LINE.search(p)
+            line
+            for p in pieces
+            if p and not p.isspace() and FURNITURE_LINE.search(p)
+            for line in footer_sentences(clean_inline(p))
         ]
         if lines:
             chars = sum(len(line) for line in lines)
@@ -125,6 +133,13 @@ def furniture_text(facts: PageFacts) -> dict[etree._Element, FurnitureText]:
                 total.chars += chars
                 total.marks += marks
     return found
+
+
+def footer_sentences(piece: str) -> list[str]:
+    """The sentences of a piece of text that hold a FURNITURE_LINE match: a footer or a
+    legal notice is made of such sentences, while a paragraph of running text that gives a
+    phone number ("…，咨询电话：0571-87702345，…") is furniture in that sentence only."""
+    return [s for s in AFTER_SENTENCE.split(piece) if FURNITURE_LINE.search(s)]
 
 
 def depth(element: etree._Element) -> int:

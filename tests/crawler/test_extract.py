@@ -119,6 +119,33 @@ def test_a_paragraph_deep_in_layout_tables_is_one_part_of_its_document_section()
     assert found["body"].endswith("融资等问题。")
 
 
+NOTICE_PARAGRAPHS = (
+    "6月3日，区科技局发布2024年度科技创新券申领通知，面向区内科技型中小企业开放申领。",
+    "符合条件的企业可登录政务服务网在线填报，于6月30日前提交营业执照、研发投入说明等材料，"
+    "咨询电话：0571-87702345，逾期不再受理。经形式审查、专家评审和公示等环节后，"
+    "创新券将于8月底前发放到企业账户，可用于购买检测、研发设计等科技服务。",
+    "区科技局相关负责人表示，今年将重点支持首次申领的企业。",
+)
+
+
+def test_a_phone_number_in_running_text_leaves_the_paragraph_article_text() -> None:
+    """A notice gives its phone number in the middle of its longest paragraph; only the
+    sentence holding it reads as a contact line, so the body still wins over the footer's
+    address, phone and copyright lines."""
+    paragraphs = "".join(f"<p>{p}</p>" for p in NOTICE_PARAGRAPHS)
+    page = (
+        "<html><head><title>科技创新券开始申领_通知公告</title></head><body>"
+        "<h1>科技创新券开始申领</h1>"
+        f"<div class='TRS_Editor'>{paragraphs}</div>"
+        "<div class='bottom'><p>地址：杭州市滨江区江南大道1号 邮编：310051</p>"
+        "<p>电话：0571-87701234 传真：0571-87705678</p>"
+        "<p>主办单位：滨江区人民政府 版权所有 浙ICP备05012345号</p></div>"
+        "</body></html>"
+    )
+    found = extract_page(page, "http://127.0.0.1/tzgg/202406/t20240603_1.shtml")
+    assert found["body"].split("\n") == list(NOTICE_PARAGRAPHS)
+
+
 @pytest.mark.parametrize(
     "page",
     [
