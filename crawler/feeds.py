@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,6 +60,24 @@ class BatchFile(io.BufferedWriter):
     def __init__(self, path: Path, mode: str) -> None:
         super().__init__(io.FileIO(path, mode))
         self.urls: list[str] = []
+
+
+class StoreErrorsOnOneLine(logging.Filter):
+    """Scrapy's feed exporter logs a batch that could not be stored with its traceback; for
+    the failures of the disk and of the crawl state (an OSError: no space left, a batch the
+    state refused) the message itself says all: it is logged on one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        if isinstance(failure, OSError):
+            record.msg = f"{record.msg}: %s"
+            record.args = (*(record.args if isinstance(record.args, tuple) else ()), failure)
+            record.exc_info = None
+        return True
+
+
+STORE_ERRORS = StoreErrorsOnOneLine()
+logging.getLogger("scrapy.extensions.feedexport").addFilter(STORE_ERRORS)
 
 
 class AtomicFileFeedStorage(FileFeedStorage):

@@ -94,9 +94,12 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         for loop in (self.heartbeat, self.watch):
             if loop.running:
                 loop.stop()
-        for request in self.taken:
-            # Taken to wake the engine and not started: back for another worker or the next run.
-            self.queue.push(request)
+        try:
+            for request in self.taken:
+                # Taken to wake the engine and not started: back for another worker.
+                self.queue.push(request)
+        except redis.RedisError:
+            pass  # the run already stops for it; the next run walks every section again
         super().close(reason)
 
     def has_pending_requests(self) -> bool:
@@ -108,13 +111,15 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         engine, which wakes it up for the rest."""
         try:
             request = self.queue.pop(0) if len(self.queue) else None
-        except redis.RedisError as exc:  # the engine's heartbeat asks again in a while
-            logger.error("Cannot read the shared queue: %s", exc)
+            if request is not None:
+                self.mark_busy()
+        except (redis.RedisError, StateError) as exc:
+            self.watch.stop()
+            self.failed(exc)
             return
         if request is None:
             return
         self.watch.stop()
-        self.mark_busy()
         self.taken.append(request)
         engine = self.crawler.engine
         assert engine is not None
@@ -126,15 +131,26 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         except StateError as exc:
             logger.error("%s", exc)
 
+    def failed(self, exc: Exception) -> None:
+        """The shared frontier cannot be used: the run stops (signal `state_failed`)."""
+        self.crawler.signals.send_catch_log(
+            parknews_signals.state_failed,
+            message=f"cannot use the shared frontier in {self.run.where} ({exc})",
+        )
+
     def enqueue_request(self, request: Request) -> bool:
         if self.taken and request is self.taken[-1]:
             return True  # taken from the queue already (`look_for_work`)
-        if not request.dont_filter and self.df.request_seen(request):
-            self.df.log(request, self.spider)
+        try:
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                return False
+            self.queue.push(request)
+        except (redis.RedisError, StateError) as exc:
+            self.failed(exc)
             return False
         if self.stats is not None:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def mark_busy(self) -> None:
@@ -146,17 +162,32 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
     def next_request(self) -> Request | None:
         if self.taken:
             return self.taken.popleft()
-        self.mark_busy()
-        request = self.queue.pop(0)
+        try:
+            self.mark_busy()
+            request = self.queue.pop(0)
+        except (redis.RedisError, StateError) as exc:
+            self.failed(exc)
+            return None
         if request is not None and self.stats is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        try:
+            return len(self.queue)
+        except redis.RedisError as exc:
+            self.failed(exc)
+            return 0
 
     def spider_idle(self) -> None:
         """Keep the worker while the crawl goes on elsewhere; when it is over with no worker
         lost, tell the spider (signal `crawl_idle`), which may start more work."""
         self.idle_now = True
-        state = self.run.idle()
+        try:
+            state = self.run.idle()
+        except StateError as exc:
+            self.failed(exc)
+            return
         if state in ("work", "wait"):
             if not self.watch.running:
                 self.watch.start(WATCH_SECONDS, now=False)

@@ -35,6 +35,12 @@ now: its queue is empty and every worker idle (none died: then nothing more is s
 handler that starts more work raises DontCloseSpider. Without a shared crawl, Scrapy's own
 `spider_idle` says the same."""
 
+state_failed = object()
+"""Anyone who finds the crawl state or the shared frontier unusable in the middle of a run (a
+Redis server gone, a database that cannot be written): `message`, one line naming it and the
+problem. The crawl state extension logs it and stops the run (exit status 65); the next run
+picks up what this one did not write."""
+
 record_to_commit = object()
 """The dedup pipeline, for each record on its way to a feed: `row`, what the state store
 keeps of it once the file holding it is in place (`StateStore.commit_written`)."""

@@ -30,10 +30,17 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.feedexport import FeedSlot
 from scrapy.settings import BaseSettings
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler import signals as parknews_signals
 from crawler.default_settings import parknews_settings, redis_url
-from crawler.extensions.report import ExitStatus, Thresholds, merge_reports, write_atomically
+from crawler.extensions.report import (
+    STATE_UNUSABLE,
+    ExitStatus,
+    Thresholds,
+    merge_reports,
+    write_atomically,
+)
 from crawler.feeds import PARTIAL_SUFFIX
 from crawler.state.base import StateBackend
 from crawler.state.errors import StateError
@@ -160,6 +167,7 @@ class CrawlState:
         self.output_failure: str | None = None
         self.committed = 0
         self.walks_ended: set[Walk] = set()
+        self.state_failures: set[str] = set()
         self.walks_failed: set[Walk] = set()
 
     @classmethod
@@ -194,11 +202,22 @@ class CrawlState:
         connect(extension.walk_ended, signal=parknews_signals.walk_ended)
         connect(extension.article_unfetched, signal=parknews_signals.article_unfetched)
         connect(extension.run_judged, signal=parknews_signals.run_judged)
+        connect(extension.state_failed, signal=parknews_signals.state_failed)
         return extension
 
     def spider_opened(self) -> None:
         """Hand the store to the components that read it."""
         self.crawler.signals.send_catch_log(parknews_signals.state_opened, store=self.store)
+
+    def state_failed(self, message: str) -> None:
+        """The state or the shared frontier cannot be used: log why, once, and stop the run
+        (without its state it would fetch and write everything again)."""
+        if message not in self.state_failures:
+            self.state_failures.add(message)
+            logger.error("%s: the run stops; the next run picks up what it did not write", message)
+        engine = self.crawler.engine
+        if engine is not None:
+            deferred_from_coro(engine.close_spider_async(reason=STATE_UNUSABLE))
 
     def walk_ended(self, walk: Walk) -> None:
         """A walk reached the section's end: its last list page, or known pages."""

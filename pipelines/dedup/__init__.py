@@ -121,9 +121,16 @@ class DedupPipeline:
 
     def process_item(self, item: Any) -> Any:
         record = ItemAdapter(item).asdict()
-        verdict = classify(record, self.index, self.pending, converter=self.converter)
-        if verdict.kind == "new" and self.shared is not None:
-            verdict = self.claimed(verdict, record, self.shared)
+        try:
+            verdict = classify(record, self.index, self.pending, converter=self.converter)
+            if verdict.kind == "new" and self.shared is not None:
+                verdict = self.claimed(verdict, record, self.shared)
+        except StateError as exc:
+            # Without the state the record cannot be told new or a copy: it is not written,
+            # and the next run, which fetches it again, decides.
+            if self.signals is not None:
+                self.signals.send_catch_log(parknews_signals.state_failed, message=str(exc))
+            raise DropItem(f"not written, the crawl state failed: {record.get('url')}") from None
         self.pending.remember(verdict, record)
         if self.stats is not None:
             self.stats.inc_value(f"parknews/{record.get('site')}/articles_{verdict.kind}")
@@ -146,24 +153,19 @@ class DedupPipeline:
 
     def claimed(self, verdict: Verdict, record: Mapping[str, Any], shared: SharedRun) -> Verdict:
         """A new article claimed in the run it shares with other workers before it is
-        written: when another live worker claimed the same article first, it is theirs
+        written: when another worker claimed the same article first, it is theirs
         ("unchanged" here, and dropped); when it claimed an article this one copies, this
         one is a duplicate of it, as it would be on one host."""
         mirrored = record.get("site") in self.mirrored
-        try:
-            claim = shared.claim(
-                key=verdict.key,
-                record_id=verdict.id,
-                content_hash=verdict.content_hash,
-                copyable=verdict.claims_content,
-                signature=verdict.signature,
-                threshold=self.index.threshold,
-                body=str(record.get("body") or "") if mirrored else "",
-            )
-        except StateError as exc:
-            # The commit still keeps the first writer's article and logs the conflict.
-            logger.error("%s", exc)
-            return verdict
+        claim = shared.claim(
+            key=verdict.key,
+            record_id=verdict.id,
+            content_hash=verdict.content_hash,
+            copyable=verdict.claims_content,
+            signature=verdict.signature,
+            threshold=self.index.threshold,
+            body=str(record.get("body") or "") if mirrored else "",
+        )
         if claim is None:
             return verdict
         if claim.kind == "article":

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import redis
 from crawler.state.redisstore import RedisStateStore
 from crawler.state.sharedrun import SharedRun, worker_name
 from tests.conftest import REPO, CrawlResult, read_records, run_crawl
+from tests.redisrv import redis_server
 from tests.sitesrv import crawl_command, crawl_env
 
 pytestmark = pytest.mark.crawl
@@ -224,3 +226,24 @@ def unmended(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             record.pop("damaged_annotations", None)
             del record["body"]
     return out
+
+
+def test_a_redis_that_goes_away_mid_run_stops_the_run_with_one_clear_error(
+    fixture_proxy: str, tmp_path: Path
+) -> None:
+    with redis_server() as url:
+        worker = start_worker(tmp_path, url, fixture_proxy, "-s", "DOWNLOAD_DELAY=0.2")
+        client = redis.Redis.from_url(url)
+        try:
+            wait_for(lambda: claims(client), worker)
+            with contextlib.suppress(redis.ConnectionError):
+                client.shutdown(nosave=True)
+        finally:
+            client.close()
+        ((status, stderr),) = finish([worker])
+    # The records it had extracted could not be committed: "not written" (73), the gravest.
+    assert status == 73, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert "Spider closed (state_unusable)" in stderr
+    assert "the run stops; the next run picks up what it did not write" in stderr
+    assert not list((tmp_path / "articles").glob("*.jsonl"))  # nothing half-committed

@@ -186,6 +186,7 @@ def test_a_disk_filling_up_fails_the_run_commits_nothing_and_keeps_the_state(
     run = crawl(fault_server, small_tmpfs / "output", state)
     assert run.returncode != 0, run.stderr[-2000:]
     assert "No space left on device" in run.stderr
+    assert "Traceback" not in run.stderr
     assert any(str(run.output_dir) in line for line in error_lines(run.stderr))
     assert_nothing_unfinished_committed(run)
     assert_state_did_not_advance(fault_server, state, tmp_path)
