@@ -18,7 +18,6 @@ What it changes of scrapy-redis 0.9.1, and why:
 from __future__ import annotations
 
 import logging
-from collections import deque
 
 import redis
 from scrapy import Request, Spider, signals
@@ -66,9 +65,7 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         self.idle_now = False
         self.heartbeat = task.LoopingCall(self.beat)
         self.watch = task.LoopingCall(self.look_for_work)
-        """While this worker is idle and the crawl is not over, whether the queue has work."""
-        self.taken: deque[Request] = deque()
-        """Requests taken from the shared queue to wake the engine, handed to it next."""
+        """While this worker is idle and the crawl is not over, whether there is news."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedFrontier:
@@ -94,42 +91,35 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         for loop in (self.heartbeat, self.watch):
             if loop.running:
                 loop.stop()
-        try:
-            for request in self.taken:
-                # Taken to wake the engine and not started: back for another worker.
-                self.queue.push(request)
-        except redis.RedisError:
-            pass  # the run already stops for it; the next run walks every section again
         super().close(reason)
-
-    def has_pending_requests(self) -> bool:
-        return bool(self.taken) or len(self) > 0
-
-    def look_for_work(self) -> None:
-        """While idle, look for requests other workers added: Scrapy only asks an idle
-        scheduler again at its engine's heartbeat (every 5 s), so take one and hand it to the
-        engine, which wakes it up for the rest."""
-        try:
-            request = self.queue.pop(0) if len(self.queue) else None
-            if request is not None:
-                self.mark_busy()
-        except (redis.RedisError, StateError) as exc:
-            self.watch.stop()
-            self.failed(exc)
-            return
-        if request is None:
-            return
-        self.watch.stop()
-        self.taken.append(request)
-        engine = self.crawler.engine
-        assert engine is not None
-        engine.crawl(request)
 
     def beat(self) -> None:
         try:
             self.run.heartbeat()
         except StateError as exc:
             logger.error("%s", exc)
+
+    def look_for_work(self) -> None:
+        """While idle, look at the crawl four times a second: Scrapy asks an idle scheduler
+        again only at its engine's heartbeat (every 5 s), so when other workers have added
+        requests, or the crawl is over, wake the engine now."""
+        try:
+            over = not len(self.queue) and self.run.idle() in ("done", "lost")
+            if len(self.queue) or over:
+                self.watch.stop()
+                self.wake_engine()
+        except (redis.RedisError, StateError) as exc:
+            self.watch.stop()
+            self.failed(exc)
+
+    def wake_engine(self) -> None:
+        """Have the engine ask this scheduler for requests, or see that the spider is idle,
+        now. Scrapy has no public call for it: without the engine's slot (another Scrapy),
+        its heartbeat does the same within 5 s."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        nextcall = getattr(slot, "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
 
     def failed(self, exc: Exception) -> None:
         """The shared frontier cannot be used: the run stops (signal `state_failed`)."""
@@ -139,8 +129,6 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         )
 
     def enqueue_request(self, request: Request) -> bool:
-        if self.taken and request is self.taken[-1]:
-            return True  # taken from the queue already (`look_for_work`)
         try:
             if not request.dont_filter and self.df.request_seen(request):
                 self.df.log(request, self.spider)
@@ -160,8 +148,6 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
             self.idle_now = False
 
     def next_request(self) -> Request | None:
-        if self.taken:
-            return self.taken.popleft()
         try:
             self.mark_busy()
             request = self.queue.pop(0)
