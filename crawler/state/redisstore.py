@@ -280,6 +280,23 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def connect(url: str, namespace: str) -> tuple[redis.Redis, str, str]:
+    """A Redis client for `url` (not yet connected), the namespace's key prefix, and how
+    messages name the two; StateError for a URL that is not Redis's or a missing client."""
+    where = f"Redis {safe_url(url)} namespace {namespace!r}"
+    prefix = key_prefix(namespace)
+    if redis is None:
+        raise StateError(
+            f"REDIS_URL is set ({safe_url(url)}) but the Redis client is not installed: "
+            f"pip install 'parknews[redis]', or unset REDIS_URL to keep the state in SQLite"
+        )
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
+    except ValueError as exc:
+        raise StateError(f"REDIS_URL {safe_url(url)!r} is not a Redis URL: {exc}") from None
+    return client, prefix, where
+
+
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("utf-8")
 
@@ -335,18 +352,8 @@ class RedisStateStore(Closing):
     ) -> None:
         self.url = url
         self.namespace = namespace
-        self.prefix = key_prefix(namespace)
         self._clock = clock
-        self.where = f"Redis {safe_url(url)} namespace {namespace!r}"
-        if redis is None:
-            raise StateError(
-                f"REDIS_URL is set ({safe_url(url)}) but the Redis client is not installed: "
-                f"pip install 'parknews[redis]', or unset REDIS_URL to keep the state in SQLite"
-            )
-        try:
-            self._redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
-        except ValueError as exc:
-            raise StateError(f"REDIS_URL {safe_url(url)!r} is not a Redis URL: {exc}") from None
+        self._redis, self.prefix, self.where = connect(url, namespace)
         self._commit = self._redis.register_script(COMMIT_SCRIPT)
         self._near = self._redis.register_script(NEAR_SCRIPT)
         self._start_run = self._redis.register_script(START_RUN_SCRIPT)

@@ -49,7 +49,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.default_settings import parknews_settings, redis_url
 from crawler.state.errors import StateError
-from crawler.state.redisstore import key_prefix, safe_url
+from crawler.state.redisstore import connect
 from crawler.text.minhash import band_keys
 
 SHARED_RUN_SETTING = "_PARKNEWS_SHARED_RUN"
@@ -535,21 +535,6 @@ def shared_run(settings: BaseSettings) -> SharedRun | None:
         run=joined,
         heartbeat_seconds=configured.getfloat("PARKNEWS_REDIS_HEARTBEAT_SECONDS"),
     )
-
-
-def connect(url: str, namespace: str) -> tuple[Any, str, str]:
-    """A Redis client for `url`, the namespace's key prefix and how messages name them."""
-    where = f"Redis {safe_url(url)} namespace {namespace!r}"
-    if redis is None:
-        raise StateError(
-            f"REDIS_URL is set ({safe_url(url)}) but the Redis client is not installed: "
-            f"pip install 'parknews[redis]'"
-        )
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
-    except ValueError as exc:
-        raise StateError(f"REDIS_URL {safe_url(url)!r} is not a Redis URL: {exc}") from None
-    return client, key_prefix(namespace), where
 
 
 def _ttl(seconds: float) -> int:
