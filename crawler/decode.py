@@ -296,6 +296,13 @@ def _latin1_bytes(run: str) -> bytes:
     return b"".join(bytes([ord(ch)]) if ord(ch) < 0x100 else ch.encode("cp1252") for ch in run)
 
 
+def _has_latin1_letters(text: str) -> bool:
+    """True when `text` holds a character of U+00C0-U+00FF (what Latin-1 mojibake starts
+    with): their UTF-8 alone holds the byte 0xC3, and encoding a CJK page then searching one
+    byte costs a fraction of a regex's scan."""
+    return b"\xc3" in text.encode(_UTF8, "surrogatepass")
+
+
 def repair_latin1_mojibake(text: str) -> tuple[str, int]:
     """Undo UTF-8 text that was read as Latin-1/cp1252 ("å›­åŒº" → "园区"); runs repaired.
 
@@ -303,7 +310,7 @@ def repair_latin1_mojibake(text: str) -> tuple[str, int]:
     when their bytes decode: ordinary Latin text never forms such sequences, and a sequence
     that lost a byte (U+FFFD after it) stays as it is.
     """
-    if not _LATIN1_MOJIBAKE_START.search(text):
+    if not _has_latin1_letters(text) or not _LATIN1_MOJIBAKE_START.search(text):
         return text, 0
     count = 0
 
