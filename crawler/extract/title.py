@@ -94,7 +94,9 @@ class TitleCandidate:
 
 HEADING_WEIGHTS = {"h1": 3, "h2": 2, "h3": 1, "h4": 1}
 EMPHASIS_TAGS = frozenset({"b", "strong", "font", "center"})
-TITLE_NAME = re.compile(r"title|biaoti|bt\b|headline", re.I)
+TITLE_NAME = re.compile(r"title|biaoti|bt\b|headline")
+"""Class and id names that say "headline", lower-cased (`names_title`)."""
+TITLE_NAME_ANY_CASE = re.compile(TITLE_NAME.pattern, re.I)
 MIN_TITLE_CHARS = 2
 MAX_TITLE_CHARS = 120
 MAX_HEADING_CHARS = MAX_TITLE_CHARS + META_LINE_MAX_CHARS
@@ -159,13 +161,22 @@ def title_weight(element: etree._Element, labels: bool = True) -> int:
     tag = element.tag if isinstance(element.tag, str) else ""
     weight = HEADING_WEIGHTS.get(tag, 0)
     class_names, element_id = element.get("class"), element.get("id")
-    if (class_names or element_id) and TITLE_NAME.search(f"{class_names or ''} {element_id or ''}"):
+    if (class_names or element_id) and names_title(f"{class_names or ''} {element_id or ''}"):
         weight += 2
     if tag in EMPHASIS_TAGS or element.get("align") == "center":
         weight += 1
     if not weight and labels and TITLE_LABEL.match(_opening_text(element)):
         weight = 2
     return weight
+
+
+def names_title(names: str) -> bool:
+    """True when class or id `names` say "headline" (TITLE_NAME, any case). Lower-casing
+    first spares the regex a case-insensitive scan; beyond ASCII `lower` and re.I part ways
+    (re.I matches "i" to "İ" and "ı"), so there the case-insensitive pattern reads them."""
+    if names.isascii():
+        return TITLE_NAME.search(names.lower()) is not None
+    return TITLE_NAME_ANY_CASE.search(names) is not None
 
 
 def _opening_text(element: etree._Element) -> str:

@@ -13,7 +13,7 @@ from crawler.extract.metaline import (
     is_meta_line,
     split_inner_meta_lines,
 )
-from crawler.extract.title import reads_as_headline, tidy_title, without_site_name
+from crawler.extract.title import names_title, reads_as_headline, tidy_title, without_site_name
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
 from tests.conftest import (
@@ -514,6 +514,23 @@ def test_a_counter_or_a_calendar_caption_is_no_headline(text: str, headline: boo
 )
 def test_a_label_before_the_headline_is_taken_off(title: str, clean: str) -> None:
     assert tidy_title(title, []) == clean
+
+
+@pytest.mark.parametrize(
+    ("names", "headline"),
+    [
+        ("news-Title main", True),
+        ("BT", True),
+        ("btn-share", False),
+        ("Biaoti", True),
+        ("tİtle", True),  # Turkish dotted capital I: any case, as a case-insensitive regex
+        ("tıtle", True),
+        ("标题 headLine", True),
+        ("标题 content", False),
+    ],
+)
+def test_class_and_id_names_say_headline_in_any_case(names: str, headline: bool) -> None:
+    assert names_title(names) is headline
 
 
 @pytest.mark.parametrize(
