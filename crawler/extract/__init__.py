@@ -30,7 +30,13 @@ from crawler.extract.metaline import (
     split_inner_meta_lines,
 )
 from crawler.extract.title import find_title, headline_anchor, post_heading
-from crawler.extract.tree import PageFacts, first_attribute, page_metas, parse_html
+from crawler.extract.tree import (
+    PageFacts,
+    ascii_lowered,
+    first_attribute,
+    page_metas,
+    parse_html,
+)
 from crawler.items import BODY_BLOCKS, SCHEMA_VERSION, RecordDict
 from crawler.sites import GENERIC_KEY, SiteProfile
 from crawler.text.dates import find_datetime, most_precise, utc_now
@@ -93,10 +99,10 @@ def build_record(
     start = html[:4096]
     if "\x00" in start or start.lstrip().startswith(BINARY_MAGIC):
         raise NotAnArticle("the content is binary (a file served as a page), not HTML")
-    source = html.lower()
+    source = ascii_lowered(html)
     if source.count("<div") >= BARE_DIV_RUN or source.count("</div") >= BARE_DIV_RUN:
         html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
-        source = html.lower()
+        source = ascii_lowered(html)
     try:
         record = record_of_tree(parse_html(html), source, url, profile)
     except RecursionError:
@@ -108,7 +114,7 @@ def build_record(
 
 
 def record_of_tree(root: etree._Element, source: str, url: str, profile: SiteProfile) -> RecordDict:
-    """`build_record` on the parsed page (`source` is the page lower-cased, its runs of bare
+    """`build_record` on the parsed page (`source` is the page `ascii_lowered`, its runs of bare
     wrappers collapsed); the fields a list page or the clock supply are left empty."""
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")

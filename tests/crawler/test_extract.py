@@ -14,6 +14,7 @@ from crawler.extract.metaline import (
     split_inner_meta_lines,
 )
 from crawler.extract.title import names_title, reads_as_headline, tidy_title, without_site_name
+from crawler.extract.tree import ascii_lowered
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
 from tests.conftest import (
@@ -514,6 +515,10 @@ def test_a_counter_or_a_calendar_caption_is_no_headline(text: str, headline: boo
 )
 def test_a_label_before_the_headline_is_taken_off(title: str, clean: str) -> None:
     assert tidy_title(title, []) == clean
+
+
+def test_the_source_is_lowered_in_its_ascii_letters_alone() -> None:
+    assert ascii_lowered("<DIV Class=標題>İK\u212a</Div>") == "<div class=標題>İk\u212a</div>"
 
 
 @pytest.mark.parametrize(
