@@ -104,8 +104,7 @@ class SharedFrontier(Scheduler):  # type: ignore[misc]
         again only at its engine's heartbeat (every 5 s), so when other workers have added
         requests, or the crawl is over, wake the engine now."""
         try:
-            over = not len(self.queue) and self.run.idle() in ("done", "lost")
-            if len(self.queue) or over:
+            if len(self.queue) or self.run.idle() in ("done", "lost"):
                 self.watch.stop()
                 self.wake_engine()
         except (redis.RedisError, StateError) as exc:

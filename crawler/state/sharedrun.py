@@ -16,7 +16,7 @@ taken articles with it, which the next run must find again by walking those sect
 Keys, after the namespace's prefix (`crawler.state.redisstore.key_prefix`):
 
 - `run` (hash): the current run: `id` (its number in the run log), `name` (of its output
-  files), `started` (Unix time), `phase`s started (`phase:<name>` fields).
+  files), `started` (Unix time).
 - `run:workers` (hash): worker → "busy", "idle", "done" (left cleanly) or "failed".
 - `run:reports` (hash): worker → JSON of its run report, for the closer to merge.
 - `run:walks` (hash): JSON [site, section_url] → "ended" or "failed", from every worker.
@@ -36,7 +36,7 @@ import re
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -295,6 +295,19 @@ class SharedRun:
     where: str
     heartbeat_seconds: float
     """How long a heartbeat lasts (PARKNEWS_REDIS_HEARTBEAT_SECONDS)."""
+    scripts: dict[str, Any] = field(init=False, repr=False)
+    """The run's Lua scripts, registered once: `idle` runs four times a second while the
+    worker waits, `claim` once per new article."""
+
+    def __post_init__(self) -> None:
+        self.scripts = {
+            name: self.client.register_script(text)
+            for name, text in (
+                ("idle", IDLE_SCRIPT),
+                ("claim", CLAIM_SCRIPT),
+                ("leave", LEAVE_SCRIPT),
+            )
+        }
 
     @classmethod
     def join(
@@ -385,18 +398,11 @@ class SharedRun:
         while another live worker is busy (it may add requests), "done" when the crawl is
         over, "lost" when it is over for want of a worker that died (the requests it had
         taken are left to the next run)."""
-        script = self.client.register_script(IDLE_SCRIPT)
+        script = self.scripts["idle"]
         answer = self._call(
             "check the crawl", lambda: script(args=[self.prefix, self.worker, self.run_id])
         )
         return _str(answer)
-
-    def start_phase(self, phase: str) -> bool:
-        """True for the one worker that starts `phase` of the run (e.g. the mirrors)."""
-        run = self.prefix + "run"
-        return bool(
-            self._call("start a phase", lambda: self.client.hsetnx(run, f"phase:{phase}", 1))
-        )
 
     def alive(self, worker: str) -> bool:
         """Whether `worker` has a live heartbeat."""
@@ -423,7 +429,7 @@ class SharedRun:
         article: the next run, which walks every section again, writes it under the same id,
         so the copies this run met keep pointing at the original, as on one host."""
         bands = [str(band) for band in band_keys(signature)] if signature else []
-        script = self.client.register_script(CLAIM_SCRIPT)
+        script = self.scripts["claim"]
         args = [
             *(self.prefix, self.worker, threshold, key, record_id, content_hash),
             "1" if copyable else "0",
@@ -470,7 +476,7 @@ class SharedRun:
         is the last one and so closes the run, else None."""
         walks = {walk_field(walk): "ended" for walk in walks_ended}
         walks.update((walk_field(walk), "failed") for walk in walks_failed)
-        script = self.client.register_script(LEAVE_SCRIPT)
+        script = self.scripts["leave"]
         args = [
             self.prefix,
             self.worker,
