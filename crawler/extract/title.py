@@ -60,6 +60,8 @@ def without_site_name(title: str, site_names: list[str]) -> str:
 
 def heading_text(element: etree._Element, facts: PageFacts) -> str:
     """A heading's text without the date or meta line some templates nest inside it."""
+    if not len(element) and element.tag not in SKIPPED_TAGS:
+        return HEADLINE_DECORATION.sub("", facts.text(element))  # nothing nested: its text
     parts: list[str] = [element.text or ""]
     for child in element:
         if not isinstance(child.tag, str) or child.tag in SKIPPED_TAGS or is_hidden(child):
@@ -133,12 +135,55 @@ class Heading:
     text: str
 
 
+LABEL_MARK = re.compile(rf"(?:{'|'.join(TITLE_LABEL_WORDS)})(?:\s|&[a-z0-9#]+;)*[:：]")
+"""A title label in the page's source: its colon may follow a space or a space's entity."""
+
+
+def may_print_title_label(facts: PageFacts) -> bool:
+    """False when no text of the page can open with a title label (`TITLE_LABEL`): its
+    source holds no label word followed by its colon, and no numeric character reference
+    or NUL that could hide one (`PageFacts.may_hold`)."""
+    source = facts.source
+    if source is None or "&#" in source or "\x00" in source:
+        return True
+    # Every label word holds 题 or 題: the label is looked for where one stands (finding one
+    # character is far quicker than a regex tried at every position of the page).
+    for mark in ("题", "題"):
+        at = source.find(mark)
+        while at >= 0:
+            if LABEL_MARK.match(source, max(at - 1, 0)) or LABEL_MARK.match(source, at):
+                return True
+            at = source.find(mark, at + 1)
+    return False
+
+
+def headline_like(facts: PageFacts, labels: bool) -> list[etree._Element]:
+    """A superset of the elements that `title_weight` weighs, in document order: headings
+    and emphasis by their tag, elements by their attributes, and (with `labels`) those whose
+    text, or whose first child's, opens with a title label. Most elements of a page are
+    none of these, and are not weighed one by one."""
+    found = set(facts.root.iter(*HEADING_WEIGHTS, *EMPHASIS_TAGS))
+    found.update(element for element, names in facts.named if names_title(names))
+    found.update(element for element in facts.aligned if element.get("align") == "center")
+    if labels:
+        for element in facts.elements:
+            text = element.text
+            if not text or ("题" not in text and "題" not in text):
+                continue
+            if TITLE_LABEL.match(text.strip()):
+                found.add(element)
+                parent = element.getparent()
+                if parent is not None and parent[0] is element and not (parent.text or "").strip():
+                    found.add(parent)
+    return sorted(found, key=facts.order)
+
+
 def page_headings(facts: PageFacts) -> list[Heading]:
     """The page's headline-like elements in document order; computed once a page."""
     found = []
     # Most pages print no title label: their elements' openings need not be read for one.
-    labels = facts.may_hold(TITLE_LABEL_WORDS)
-    for element in facts.elements:
+    labels = may_print_title_label(facts)
+    for element in headline_like(facts, labels):
         weight = title_weight(element, labels)
         if weight and facts.visible(element) and short_enough_for_a_heading(element, facts):
             found.append(Heading(element, weight, heading_text(element, facts)))

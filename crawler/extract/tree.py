@@ -312,6 +312,11 @@ class PageFacts:
         self.elements = [node for node in self.nodes if isinstance(node.tag, str)]
         """The elements of `nodes`."""
         self.hidden: set[etree._Element] = set()
+        self.named: list[tuple[etree._Element, str]] = []
+        """The elements that carry a class or an id, in document order, with their names
+        ("class names id")."""
+        self.aligned: list[etree._Element] = []
+        """The elements that carry an `align` attribute, in document order."""
         self._furniture: set[etree._Element] = set()
         self._names: set[str] = set()
         self._read_attributes()
@@ -332,6 +337,8 @@ class PageFacts:
             attributes = node.keys()  # most elements have none: one call tells so
             class_names = element_id = None
             if attributes:
+                if "align" in attributes:
+                    self.aligned.append(node)
                 if "class" in attributes and (class_names := node.get("class")):
                     self._names.update(class_names.split())
                 hidden = mark_hidden(node, attributes)
@@ -342,6 +349,8 @@ class PageFacts:
                     self.hidden.update(node.iter())
                 if "id" in attributes and (element_id := node.get("id")):
                     self._names.add(element_id)
+                if class_names or element_id:
+                    self.named.append((node, f"{class_names or ''} {element_id or ''}"))
             if node not in self._furniture and (
                 node.tag in FURNITURE_TAGS
                 or names_furniture(class_names, element_id)

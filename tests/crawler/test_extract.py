@@ -13,8 +13,14 @@ from crawler.extract.metaline import (
     is_meta_line,
     split_inner_meta_lines,
 )
-from crawler.extract.title import names_title, reads_as_headline, tidy_title, without_site_name
-from crawler.extract.tree import ascii_lowered
+from crawler.extract.title import (
+    may_print_title_label,
+    names_title,
+    reads_as_headline,
+    tidy_title,
+    without_site_name,
+)
+from crawler.extract.tree import PageFacts, ascii_lowered, parse_html
 from crawler.offline import PageProcessor
 from crawler.sites import generic_profile
 from tests.conftest import (
@@ -515,6 +521,35 @@ def test_a_counter_or_a_calendar_caption_is_no_headline(text: str, headline: boo
 )
 def test_a_label_before_the_headline_is_taken_off(title: str, clean: str) -> None:
     assert tidy_title(title, []) == clean
+
+
+@pytest.mark.parametrize(
+    ("html", "label"),
+    [
+        ("<td><b>主题：</b> 导游为什么热衷于带人购物？</td>", True),
+        ("<div>标题&nbsp;：园区召开年度工作会议</div>", True),
+        ("<div>题目 : 园区召开年度工作会议</div>", True),
+        ("<div>主&#39064;：园区召开年度工作会议</div>", True),
+        ("<p>主题教育读书班开班，学员围绕问题清单讨论。</p>", False),
+        ("<p>园区召开年度工作会议</p>", False),
+    ],
+)
+def test_pages_that_may_print_a_title_label_are_told_by_their_source(
+    html: str, label: bool
+) -> None:
+    page = f"<html><body>{html}</body></html>"
+    facts = PageFacts(parse_html(page), ascii_lowered(page))
+    assert may_print_title_label(facts) is label
+
+
+def test_a_labelled_line_with_no_headline_markup_is_the_title() -> None:
+    page = (
+        "<html><head><title>园区论坛</title></head><body><div>主题：园区召开年度工作会议</div>"
+        f"<div><p>{POST}</p></div></body></html>"
+    )
+    assert extract_page(page, "http://bbs.example.cn/thread.jsp?id=7")["title"] == (
+        "园区召开年度工作会议"
+    )
 
 
 def test_the_source_is_lowered_in_its_ascii_letters_alone() -> None:
