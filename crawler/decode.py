@@ -20,9 +20,9 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from itertools import accumulate
 from typing import Literal
 
@@ -81,9 +81,24 @@ _LATIN1_MOJIBAKE = re.compile(
 _LATIN1_MOJIBAKE_START = re.compile(f"[\u00c2-\u00f4]{_CP1252_CONTINUATION}")
 """Where any match of _LATIN1_MOJIBAKE starts: a quick test that a page has none (one
 character class first lets the regex engine scan fast)."""
-_GBK_CHARS = re.compile(
-    "[\u00a4-\u00fc\u0391-\u0451\u2010-\u2642\u2e80-\u9fff\ue000-\ufa2d\ufe30-\ufe6b\uff01-\uffe5]*"
+_GBK_RANGES = (
+    (0x00A4, 0x00FC),
+    (0x0391, 0x0451),
+    (0x2010, 0x2642),
+    (0x2E80, 0x9FFF),
+    (0xE000, 0xFA2D),
+    (0xFE30, 0xFE6B),
+    (0xFF01, 0xFFE5),
 )
+"""The code points that GBK bytes decode to outside ASCII, as ranges."""
+
+
+def _char_class(ranges: Iterable[tuple[int, int]]) -> str:
+    """A regex character class of the code point `ranges` (each low, high inclusive)."""
+    return "[" + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges) + "]"
+
+
+_GBK_CHARS = re.compile(_char_class(_GBK_RANGES) + "*")
 """A run of the characters that GBK bytes decode to outside ASCII (what mojibake is made
 of), however short."""
 _CJK_RESULT = re.compile(
@@ -431,6 +446,25 @@ def _gbk_run_length(text: str, at: int) -> int:
     return run.end() - at if run else 0
 
 
+@cache
+def _gbk_outside_gb2312() -> re.Pattern[str]:
+    """One character of the GBK range (`_GBK_CHARS`) that GB2312 cannot encode: where
+    mojibake may be. Built on first use, by one round trip of the range through GB2312."""
+    chars = "".join(chr(code) for low, high in _GBK_RANGES for code in range(low, high + 1))
+    outside = [
+        ord(ch)
+        for ch, mark in zip(chars, _outside_gb2312_marked(chars), strict=True)
+        if mark == "?"
+    ]
+    runs: list[list[int]] = []
+    for code in outside:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return re.compile(_char_class((low, high) for low, high in runs))
+
+
 def repair_gbk_mojibake(text: str) -> tuple[str, int]:
     """Undo UTF-8 text that was read as GBK ("鍥尯" → "园区"); segments repaired.
 
@@ -442,24 +476,22 @@ def repair_gbk_mojibake(text: str) -> tuple[str, int]:
     byte count) the characters around the loss stay as they are: nothing is guessed.
     """
     # Only the runs around characters outside GB2312 are read: `_repair_gbk_run` leaves the
-    # others as they are. A round trip through GB2312 turns each of those characters into
-    # "?", one for one; the text reversed gives where a run starts.
-    trip = _outside_gb2312_marked(text)
+    # others as they are. The text reversed gives where a run starts.
     pieces: list[str] = []
     count = kept_from = 0
     backwards: str | None = None
-    at = trip.find("?")
-    while at >= 0:
-        if text[at] != "?" and _gbk_run_length(text, at):
-            backwards = text[::-1] if backwards is None else backwards
-            start = at - _gbk_run_length(backwards, len(text) - at)
-            end = at + _gbk_run_length(text, at)
-            if end - start >= GBK_MOJIBAKE_MIN_CHARS:
-                fixed, repaired = _repair_gbk_run(text[start:end])
-                pieces += [text[kept_from:start], fixed]
-                count += repaired
-                kept_from = end
-        at = trip.find("?", max(at + 1, kept_from))
+    for outside in _gbk_outside_gb2312().finditer(text):
+        at = outside.start()
+        if at < kept_from:
+            continue
+        backwards = text[::-1] if backwards is None else backwards
+        start = at - _gbk_run_length(backwards, len(text) - at)
+        end = at + _gbk_run_length(text, at)
+        if end - start >= GBK_MOJIBAKE_MIN_CHARS:
+            fixed, repaired = _repair_gbk_run(text[start:end])
+            pieces += [text[kept_from:start], fixed]
+            count += repaired
+            kept_from = end
     if not pieces:
         return text, 0
     pieces.append(text[kept_from:])
