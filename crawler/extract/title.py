@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
@@ -215,10 +216,12 @@ def title_weight(element: etree._Element, labels: bool = True) -> int:
     return weight
 
 
+@lru_cache(maxsize=4096)
 def names_title(names: str) -> bool:
     """True when class or id `names` say "headline" (TITLE_NAME, any case). Lower-casing
     first spares the regex a case-insensitive scan; beyond ASCII `lower` and re.I part ways
-    (re.I matches "i" to "İ" and "ı"), so there the case-insensitive pattern reads them."""
+    (re.I matches "i" to "İ" and "ı"), so there the case-insensitive pattern reads them.
+    Cached, as `furniture_names`."""
     if names.isascii():
         return TITLE_NAME.search(names.lower()) is not None
     return TITLE_NAME_ANY_CASE.search(names) is not None

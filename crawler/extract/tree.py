@@ -268,8 +268,14 @@ def names_furniture(class_names: str | None, element_id: str | None) -> bool:
     """True when an element's class or id names it page furniture (`FURNITURE_NAME`)."""
     if not class_names and not element_id:
         return False
-    names = f"{class_names or ''} {element_id or ''}".lower().split()
-    return any(FURNITURE_NAME.fullmatch(name) for name in names)
+    return furniture_names(f"{class_names or ''} {element_id or ''}")
+
+
+@lru_cache(maxsize=4096)
+def furniture_names(names: str) -> bool:
+    """`names_furniture` of the names an element carries ("class names id"). Cached: a page
+    gives hundreds of elements the same few names, and a site's pages the same ones."""
+    return any(FURNITURE_NAME.fullmatch(name) for name in names.lower().split())
 
 
 def element_text(element: etree._Element) -> str:
@@ -335,7 +341,7 @@ class PageFacts:
         styled = style_hidden_classes(self.root)
         for node in self.elements:
             attributes = node.keys()  # most elements have none: one call tells so
-            class_names = element_id = None
+            class_names = element_id = names = None
             if attributes:
                 if "align" in attributes:
                     self.aligned.append(node)
@@ -350,10 +356,11 @@ class PageFacts:
                 if "id" in attributes and (element_id := node.get("id")):
                     self._names.add(element_id)
                 if class_names or element_id:
-                    self.named.append((node, f"{class_names or ''} {element_id or ''}"))
+                    names = f"{class_names or ''} {element_id or ''}"
+                    self.named.append((node, names))
             if node not in self._furniture and (
                 node.tag in FURNITURE_TAGS
-                or names_furniture(class_names, element_id)
+                or (names is not None and furniture_names(names))
                 or (node.tag == "form" and LOGIN_FIELD(node))
             ):
                 self._furniture.update(node.iter())
