@@ -39,7 +39,7 @@ from crawler.extract.tree import (
 )
 from crawler.items import BODY_BLOCKS, SCHEMA_VERSION, RecordDict
 from crawler.sites import GENERIC_KEY, SiteProfile
-from crawler.text.dates import find_datetime, most_precise, utc_now
+from crawler.text.dates import find_datetime, most_precise, read_date_line, utc_now
 from crawler.urls import canonical_url, record_id, safe_urljoin, same_host
 
 BINARY_MAGIC = ("%PDF", "\x89PNG", "GIF8", "PK\x03\x04", "\xff\xd8\xff", "Rar!")
@@ -104,18 +104,23 @@ def build_record(
         html = BARE_DIV_OPENINGS.sub("<div>", BARE_DIV_CLOSINGS.sub("</div>", html))
         source = ascii_lowered(html)
     try:
-        record = record_of_tree(parse_html(html), source, url, profile)
+        record = record_of_tree(parse_html(html), source, url, profile, date_hint)
     except RecursionError:
         raise NotAnArticle("the page is nested too deeply to read") from None
     record["section"] = record["section"] or section_hint or None
-    record["published_at"] = record["published_at"] or url_date(url) or date_hint
     record["fetched_at"] = fetched_at or utc_now()
     return record
 
 
-def record_of_tree(root: etree._Element, source: str, url: str, profile: SiteProfile) -> RecordDict:
+def record_of_tree(
+    root: etree._Element,
+    source: str,
+    url: str,
+    profile: SiteProfile,
+    date_hint: str | None = None,
+) -> RecordDict:
     """`build_record` on the parsed page (`source` is the page `ascii_lowered`, its runs of bare
-    wrappers collapsed); the fields a list page or the clock supply are left empty."""
+    wrappers collapsed); the section a list page gives and the fetch time are left empty."""
     if not isinstance(root, etree._Element):
         raise NotAnArticle("the page is not HTML")
     selectors = profile.selectors
@@ -168,7 +173,10 @@ def record_of_tree(root: etree._Element, source: str, url: str, profile: SitePro
             meta_line.published_at,
             find_datetime(first_attribute(root, "time", "datetime")),
         )
-        or find_nearby_date(head, tail, title),
+        or find_nearby_date(head, tail, title)
+        or url_date(url)
+        or date_hint
+        or named_date(facts, content),
         "source": real_value(metas.get("contentsource")) or real_value(meta_line.source),
         "author": join_names(
             personal_author(metas.get("author"), metas.get("sitename"), metas.get("contentsource"))
@@ -183,6 +191,38 @@ def record_of_tree(root: etree._Element, source: str, url: str, profile: SitePro
         "fetched_at": "",
         "schema_version": SCHEMA_VERSION,
     }
+
+
+DATE_NAME = re.compile(r"date|time|riqi|shijian")
+"""Class and id names (lower-cased) of an element showing a date: "date", "pubtime"."""
+OTHER_DATE_NAME = re.compile(r"updat|modif|lastmod|expir|access|comment|reply")
+"""...unless it names another date than the publication's (an update, a citation's access)."""
+NAMED_DATE_MAX_CHARS = 40
+
+
+def named_date(facts: PageFacts, content: etree._Element) -> str | None:
+    """The date printed alone (brackets allowed) in the elements that the page names a date
+    ("date", "pubtime"), visible, outside the page furniture and not after the article: the
+    first of them, when they all give one day. Pages that print no labelled date beside the
+    headline may still mark one up so; elements giving different days are a list of events,
+    not the article's date."""
+    end = facts.last_order(content)
+    days: set[str] = set()
+    first: str | None = None
+    for element, names in facts.named:
+        if facts.order(element) > end:
+            break
+        lowered = names.lower()
+        if not DATE_NAME.search(lowered) or OTHER_DATE_NAME.search(lowered):
+            continue
+        if not facts.visible(element) or facts.in_furniture(element):
+            continue
+        text = facts.text(element)
+        found = read_date_line(text) if len(text) <= NAMED_DATE_MAX_CHARS else None
+        if found is not None:
+            days.add(found[:10])
+            first = first or found
+    return first if len(days) == 1 else None
 
 
 HAN_CHAR = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")

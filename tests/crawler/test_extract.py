@@ -634,3 +634,48 @@ def test_a_forum_post_is_told_from_its_reply_index_and_the_login_box() -> None:
     found = extract_page(page, "http://bbs.example.cn/forumthread.jsp?id=6910910")
     assert found["title"] == "导游为什么热衷于带人购物？"
     assert found["body"] == POST
+
+
+def dated_page(dated: str, url: str = "http://wiki.example.cn/wiki/entry") -> dict[str, Any]:
+    """The extraction of an article page whose headline has no date beside it; `dated` is
+    markup placed above the headline and article."""
+    page = (
+        "<html><head><title>园区召开年度工作会议</title></head><body>"
+        f"<div class='top'>{dated}</div><h1>园区召开年度工作会议</h1>"
+        f"<div class='main'><p>{POST}</p><p>{POST}</p></div></body></html>"
+    )
+    return dict(build_record(page, url, generic_profile(url)))
+
+
+def test_a_date_the_page_marks_up_as_one_is_the_fallback_publish_date() -> None:
+    found = dated_page(
+        "<small class='date-container'>(<span class='date'>2020年4月17日</span>)</small>"
+    )
+    assert found["published_at"] == "2020-04-17"
+
+
+@pytest.mark.parametrize(
+    "dated",
+    [
+        # dates of a list of events disagree: none of them is the article's
+        "<ul><li><span class='date'>2020-04-17</span></li>"
+        "<li><span class='date'>2020-05-02</span></li></ul>",
+        # an update, a citation's access date: other dates than the publication's
+        "<span class='update-time'>2020-04-17</span>",
+        "<span class='reference-accessdate'>[2020-04-17]</span>",
+        # a date in running text, not a date alone
+        "<span class='time'>会议于2020年4月17日召开，历时两天</span>",
+        # hidden
+        "<span class='date' style='display:none'>2020-04-17</span>",
+    ],
+)
+def test_marked_up_dates_that_are_not_the_articles_give_none(dated: str) -> None:
+    assert dated_page(dated)["published_at"] is None
+
+
+def test_the_urls_date_comes_before_a_marked_up_one() -> None:
+    found = dated_page(
+        "<span class='date'>2020-04-17</span>",
+        url="http://www.example.cn/xw/202103/t20210305_8812.html",
+    )
+    assert found["published_at"] == "2021-03-05"

@@ -127,6 +127,7 @@ DATE_RIGHT = frozenset(
         "cwce-caee0a34",
         "cwce-d02c66a2",
         "cwce-d519ec93",
+        "cwce-d5bced5e",
         "cwce-d7605742",
         "cwce-d96c76b7",
         "cwce-e3f3b532",
