@@ -11,6 +11,11 @@ Every extractor is scored by the same functions:
   has precision 0 and recall 1, and two empty bodies score 1. Order and
   paragraph breaks do not count, so a body that is right but laid out differently loses
   nothing, while boilerplate costs precision and missing paragraphs cost recall.
+- **Script.** Bodies and titles are compared in Simplified script: both sides are
+  converted as parknews' normalisation converts a record (`ScriptConverter`, OpenCC tw2s).
+  parknews writes Simplified by design while an expected body may keep a page's Traditional
+  text; the conversion leaves Simplified text as it is, so only Traditional pages score
+  differently, and every extractor alike.
 - **Title** matches when both titles are equal after whitespace normalisation (runs of
   Unicode whitespace become one space, ends trimmed).
 - **Date** matches when the calendar days (YYYY-MM-DD) are equal; the **timestamp** also
@@ -31,7 +36,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from statistics import fmean
+
+from pipelines.normalise.script import ScriptConverter
 
 MIN_REPEAT_CHARS = 15
 
@@ -184,9 +192,20 @@ def squeeze(text: str) -> str:
     return "".join(ch for ch in text if not ch.isspace())
 
 
+@cache
+def _converter() -> ScriptConverter:
+    return ScriptConverter()
+
+
+def in_simplified(text: str) -> str:
+    """`text` in Simplified script, converted as parknews' normalisation converts records
+    (`ScriptConverter`, OpenCC tw2s); Simplified text stays as it is."""
+    return _converter().convert(text)
+
+
 def char_bag(text: str) -> Counter[str]:
-    """The multiset of the non-whitespace characters of `text`."""
-    return Counter(squeeze(text))
+    """The multiset of the non-whitespace characters of `text` in Simplified script."""
+    return Counter(squeeze(in_simplified(text)))
 
 
 def body_score(output: str, expected: str) -> BodyScore:
@@ -204,8 +223,11 @@ def body_score(output: str, expected: str) -> BodyScore:
 
 
 def title_matches(found: str | None, expected: str | None) -> bool:
-    """Whether two titles are equal after whitespace normalisation (None counts as empty)."""
-    return normalise_space(found or "") == normalise_space(expected or "")
+    """Whether two titles are equal after whitespace normalisation, in Simplified script
+    (None counts as empty)."""
+    return normalise_space(in_simplified(found or "")) == normalise_space(
+        in_simplified(expected or "")
+    )
 
 
 def parse_timestamp(text: str | None) -> Timestamp | None:

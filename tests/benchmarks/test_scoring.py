@@ -38,6 +38,10 @@ SHORT = "编辑：张三"
         ("", "园区新闻", BodyScore(0.0, 0.0, 0.0)),
         (" \n", "", BodyScore(1.0, 1.0, 1.0)),
         ("园区", "", BodyScore(0.0, 1.0, 0.0)),
+        # compared in Simplified script: a Traditional expected body, Simplified output
+        ("距墨尔本西北约110公里", "距墨爾本西北約110公里", BodyScore(1.0, 1.0, 1.0)),
+        # 園區要聞 is 园区要闻: three of four characters shared
+        ("园区新闻", "園區要聞", BodyScore(0.75, 0.75, 0.75)),
     ],
 )
 def test_body_score(output: str, expected: str, score: BodyScore) -> None:
@@ -56,6 +60,7 @@ def test_body_score(output: str, expected: str, score: BodyScore) -> None:
         ("园区新闻_园区要闻_示例园区", "园区新闻", False),
         (None, "园区新闻", False),
         ("", "园区新闻", False),
+        ("昨天去金矿玩", "昨天去金礦玩", True),
     ],
 )
 def test_title_matches(found: str | None, expected: str, match: bool) -> None:
