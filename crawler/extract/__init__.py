@@ -29,7 +29,13 @@ from crawler.extract.metaline import (
     real_value,
     split_inner_meta_lines,
 )
-from crawler.extract.title import find_title, headline_anchor, post_heading
+from crawler.extract.title import (
+    find_title,
+    headline_anchor,
+    page_title_text,
+    post_heading,
+    title_echo_part,
+)
 from crawler.extract.tree import (
     PageFacts,
     ascii_lowered,
@@ -144,6 +150,8 @@ def record_of_tree(
     if not title:
         raise NotAnArticle("no title found")
     blocks, inner_meta = split_inner_meta_lines(blocks, title)
+    if blocks and title_echo_part(blocks[0], page_title_text(root)) == title:
+        blocks = blocks[1:]  # the page's title reassembled, heading the content
     if sum(len(b) for b in blocks) < MIN_BODY_CHARS:
         raise NotAnArticle("the content container holds no article text")
     head, tail = page_lines(root, content, url, lines_after=TAIL_WINDOW)

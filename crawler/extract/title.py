@@ -368,6 +368,31 @@ def title_segments(page_title: str) -> list[str]:
     return [part for part in TITLE_SEPARATOR.split(page_title) if part]
 
 
+ECHO_SEPARATOR = re.compile(r"\s*(?:-{1,2}|_|\||｜|—|–|»|>|::)\s*")
+"""What joins the parts of a line that reassembles `<title>`: TITLE_SEPARATOR's marks, and a
+hyphen without spaces ("站名-栏目-标题")."""
+MIN_ECHO_PART_CHARS = 4
+"""Characters the headline part of a title echo has at least."""
+
+
+def title_echo_part(line: str, page_title: str) -> str | None:
+    """The headline in a line that reassembles the page's `<title>` in another order: parts
+    (site, section, headline) joined by separators, each of them in `<title>`, the line
+    itself not ("麻辣社区-大话四川-X" over "大话四川-X[麻辣社区]"); its longest part, when it
+    reads as a headline. Such a line heads a page's content as its header, not its text.
+    None for any other line."""
+    squeezed_title = squeezed(page_title)
+    if not squeezed_title or squeezed(line) in squeezed_title:
+        return None
+    parts = [part for part in ECHO_SEPARATOR.split(line) if part]
+    if len(parts) < 2 or any(squeezed(part) not in squeezed_title for part in parts):
+        return None
+    longest = max(parts, key=len)
+    if len(longest) < MIN_ECHO_PART_CHARS or not reads_as_headline(longest):
+        return None
+    return longest
+
+
 def best_title(
     candidates: list[TitleCandidate], page_title: str, site_names: list[str], content_at: int
 ) -> str | None:
@@ -468,6 +493,9 @@ def find_title(
             return tidy_title(parts[0] if parts else shown_heading(facts, meta, page_url), sites)
     shown_title = page_title_text(root)
     content_at = facts.order(content) if content is not None else 0
+    # The article opening with the page's title reassembled: its headline part opens it.
+    echoed = [part for line in opening or [] if (part := title_echo_part(line, shown_title))]
+    candidates += [TitleCandidate(part, 1, content_at) for part in echoed[:1]]
     chosen = best_title(candidates, shown_title, sites, content_at)
     if chosen:
         return tidy_title(chosen, sites)

@@ -18,6 +18,7 @@ from crawler.extract.title import (
     names_title,
     reads_as_headline,
     tidy_title,
+    title_echo_part,
     without_site_name,
 )
 from crawler.extract.tree import PageFacts, ascii_lowered, parse_html
@@ -679,3 +680,40 @@ def test_the_urls_date_comes_before_a_marked_up_one() -> None:
         url="http://www.example.cn/xw/202103/t20210305_8812.html",
     )
     assert found["published_at"] == "2021-03-05"
+
+
+@pytest.mark.parametrize(
+    ("line", "page_title", "headline"),
+    [
+        # the site and section moved in front of the headline
+        (
+            "园区论坛-园区动态-园区召开年度工作会议",
+            "园区动态-园区召开年度工作会议[园区论坛]",
+            "园区召开年度工作会议",
+        ),
+        ("示例网 | 园区召开年度工作会议", "园区召开年度工作会议 - 示例网", "园区召开年度工作会议"),
+        # the headline as <title> holds it, hyphen and all: a headline, no echo
+        ("园区-企业对接会", "园区-企业对接会_示例网", None),
+        # a part <title> does not hold
+        ("园区论坛-园区召开年度工作会议-下午", "园区召开年度工作会议[园区论坛]", None),
+        # a date is no headline
+        ("2024-03-15", "2024-03-15 园区召开年度工作会议", None),
+        ("园区召开年度工作会议", "示例网-园区召开年度工作会议", None),
+    ],
+)
+def test_a_line_reassembling_the_page_title_gives_its_headline(
+    line: str, page_title: str, headline: str | None
+) -> None:
+    assert title_echo_part(line, page_title) == headline
+
+
+def test_a_header_row_reassembling_the_page_title_is_no_article_text() -> None:
+    page = (
+        "<html><head><title>园区动态-园区召开年度工作会议[园区论坛]</title></head><body>"
+        "<div><b><a href='/board/7'>园区动态</a></b></div>"
+        "<table><tr><th>园区论坛-园区动态-园区召开年度工作会议</th></tr>"
+        f"<tr><td>{POST}</td></tr><tr><td>{POST}</td></tr></table></body></html>"
+    )
+    found = extract_page(page, "http://bbs.example.cn/dispbbs.asp?id=7")
+    assert found["title"] == "园区召开年度工作会议"
+    assert found["body"] == f"{POST}\n{POST}"
