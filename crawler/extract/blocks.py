@@ -108,9 +108,10 @@ class BlockWalker:
     """Turns an element into paragraph blocks, images and attachments, in page order.
 
     `lines_only` walks for the text lines alone (images, links and attachments are not
-    looked at): how the page around the article is read. With `stand_in` and `lines_after`,
-    the walk ends once that many lines follow the stand-in. `text_of` gives a link's text
-    (`element_text`, or the page's `PageFacts.text`, which has most links' text already).
+    looked at, nor whether a line is centred or a caption): how the page around the article
+    is read. With `stand_in` and `lines_after`, the walk ends once that many lines follow the
+    stand-in. `text_of` gives a link's text (`element_text`, or the page's `PageFacts.text`,
+    which has most links' text already).
     """
 
     def __init__(
@@ -187,6 +188,7 @@ class BlockWalker:
         saved = (self._centered, self._caption)
         if block:
             self._flush()
+        if block and not self.lines_only:  # lines are read for their text alone
             style = (node.get("style") or "").replace(" ", "").lower()
             own_centered = "text-align:center" in style or node.get("align") == "center"
             own_caption = tag == "figcaption" or "caption" in (node.get("class") or "").lower()
