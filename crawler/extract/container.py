@@ -244,10 +244,8 @@ def classed_elements(facts: PageFacts) -> dict[tuple[str, str], list[etree._Elem
     """The page's elements that carry a class, by tag and class, in document order (once a
     page)."""
     makes: dict[tuple[str, str], list[etree._Element]] = {}
-    for element in facts.elements:
-        name = element.get("class")
-        if name:
-            makes.setdefault((element.tag, name), []).append(element)
+    for element, name in facts.classed:
+        makes.setdefault((element.tag, name), []).append(element)
     return makes
 
 
@@ -276,12 +274,16 @@ def _posts_within(
 
 
 def _is_post(block: etree._Element, facts: PageFacts) -> bool:
+    # Visibility first, then the raw length, which bounds the text's: the text of a hidden
+    # or short block need not be built.
+    if not facts.visible(block) or facts.in_furniture(block):
+        return False
+    if facts.raw_length(block) < POST_MIN_CHARS:
+        return False
     text = facts.text(block)
     return (
         len(text) >= POST_MIN_CHARS
         and sum(text.count(mark) for mark in SENTENCE_MARKS) >= POST_SENTENCES
-        and facts.visible(block)
-        and not facts.in_furniture(block)
         and find_datetime(text[:POST_DATE_WINDOW]) is not None
     )
 

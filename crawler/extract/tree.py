@@ -321,6 +321,8 @@ class PageFacts:
         self.named: list[tuple[etree._Element, str]] = []
         """The elements that carry a class or an id, in document order, with their names
         ("class names id")."""
+        self.classed: list[tuple[etree._Element, str]] = []
+        """The elements that carry a class, in document order, with their class names."""
         self.aligned: list[etree._Element] = []
         """The elements that carry an `align` attribute, in document order."""
         self._furniture: set[etree._Element] = set()
@@ -347,6 +349,7 @@ class PageFacts:
                     self.aligned.append(node)
                 if "class" in attributes and (class_names := node.get("class")):
                     self._names.update(class_names.split())
+                    self.classed.append((node, class_names))
                 hidden = mark_hidden(node, attributes)
                 if not hidden and class_names and not styled.isdisjoint(class_names.split()):
                     node.set(HIDDEN_MARK, "")
