@@ -115,9 +115,11 @@ def forget_forms() -> None:
 @lru_cache(maxsize=PAGE_FORMS)
 def is_paragraph(block: str) -> bool:
     """True for a block that reads as article prose: long enough and holding a sentence end.
-    Cached, as `repeat_key`: the steps ask it of the same blocks again."""
-    text = normalize_line(block)
-    return len(repeat_key(text)) >= PARAGRAPH_MIN_CHARS and bool(SENTENCE_END_RE.search(text))
+    Cached, as `repeat_key`: the steps ask it of the same blocks again, and its visible
+    characters are counted on the block's own key, which the steps have already made."""
+    return len(repeat_key(block)) >= PARAGRAPH_MIN_CHARS and bool(
+        SENTENCE_END_RE.search(normalize_line(block))
+    )
 
 
 def made_of(text: str, words: re.Pattern[str], filler: re.Pattern[str], gap: str = "") -> bool:
