@@ -184,7 +184,8 @@ def page_metas(root: etree._Element) -> dict[str, str]:
 def hides_itself(element: etree._Element) -> bool:
     """True when the element is hidden by inline style or the `hidden` attribute, or is
     the content of a collapsed block (`collapsed_content`)."""
-    style = (element.get("style") or "").replace(" ", "").lower()
+    style = element.get("style")
+    style = style.replace(" ", "").lower() if style else ""
     return (
         "display:none" in style
         or "visibility:hidden" in style
@@ -198,8 +199,8 @@ def collapsed_content(element: etree._Element) -> bool:
     """True for the part named content ("NavContent", "mw-collapsible-content") of a block
     the page shows collapsed (COLLAPSED_NAMES): the reader sees the block's heading, and its
     content only after a click."""
-    names = element.get("class")
-    if not names or not any(name.lower().endswith("content") for name in names.split()):
+    names = (element.get("class") or "").lower()
+    if "content" not in names or not any(name.endswith("content") for name in names.split()):
         return False
     parent = element.getparent()
     holder = (parent.get("class") or "") if parent is not None else ""
