@@ -326,7 +326,11 @@ def densest_container(facts: PageFacts, start: int = 0) -> etree._Element | None
     itself counts for it and its parent (a table cell of text broken by <br> is a container
     too), and half for its grandparent."""
     scores: dict[etree._Element, float] = {}
+    own_lengths = facts.own_lengths()
     for node in facts.nodes[start:]:
+        # The text walk measured each element's own text: most hold too little to count.
+        if own_lengths.get(node, 0) < MIN_OWN_CHARS:
+            continue
         tag = node.tag
         if not isinstance(tag, str) or tag in NOT_TEXT_HOLDERS:
             continue

@@ -331,6 +331,7 @@ class PageFacts:
         self._read_attributes()
         self._texts: dict[etree._Element, str] = {}
         self._pieces: list[str] = []
+        self._own: dict[etree._Element, int] = {}
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._offsets: list[int] | None = None
         self._linked: dict[etree._Element, int] = {}
@@ -424,26 +425,43 @@ class PageFacts:
 
     def _index_text(self) -> dict[etree._Element, tuple[int, int]]:
         """Walk the page once, as `element_text` would walk the root, noting for every
-        node walked the run of text pieces that is its own text (its tail left out)."""
-        pieces, root, hidden = self._pieces, self.root, self.hidden
+        node walked the run of text pieces that is its own text (its tail left out), and
+        the length of the text it holds itself (`own_lengths`)."""
+        pieces, root, hidden, own = self._pieces, self.root, self.hidden, self._own
         spans: dict[etree._Element, tuple[int, int]] = {}
         opened: list[int] = []  # where the text of each element being walked starts
+        holders: list[etree._Element] = []  # the elements being walked, innermost last
         walk = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
         for event, node in walk:
             if event == "start":
                 opened.append(len(pieces))
+                holders.append(node)
                 # The walk never enters a hidden element, so a node it meets in `hidden` is
                 # one the page hides itself.
                 if node.tag in SKIPPED_TAGS or node in hidden:
                     walk.skip_subtree()  # its "end" still comes, with no text in between
                 elif text := node.text:  # lxml decodes it anew on every read
                     pieces.append(text)
+                    own[node] = len(text)
                 continue
-            start = opened.pop() if event == "end" else len(pieces)
+            if event == "end":
+                start = opened.pop()
+                holders.pop()
+            else:
+                start = len(pieces)
             spans[node] = (start, len(pieces))
             if node is not root and (tail := node.tail):
                 pieces.append(tail)
+                holder = holders[-1]
+                own[holder] = own.get(holder, 0) + len(tail)
         return spans
+
+    def own_lengths(self) -> dict[etree._Element, int]:
+        """Characters of the text each element holds itself, its text and its children's
+        tails (uncleaned), by element; elements holding none, or that the text walk does not
+        enter (hidden, skipped), are left out."""
+        self._text_spans()
+        return self._own
 
     def linked_chars(self, element: etree._Element) -> int:
         """Characters of the text of the links under (or at) an element."""

@@ -717,3 +717,18 @@ def test_a_header_row_reassembling_the_page_title_is_no_article_text() -> None:
     found = extract_page(page, "http://bbs.example.cn/dispbbs.asp?id=7")
     assert found["title"] == "园区召开年度工作会议"
     assert found["body"] == f"{POST}\n{POST}"
+
+
+def test_an_elements_own_text_is_its_text_and_its_childrens_tails() -> None:
+    page = (
+        "<html><body><div id='a'>园区<b>召开</b>年度<script>x=1</script>工作会议"
+        "<p id='b' style='display:none'>隐藏<i>的</i>段落</p>。</div></body></html>"
+    )
+    facts = PageFacts(parse_html(page), ascii_lowered(page))
+    lengths = facts.own_lengths()
+    div, bold = facts.root.find(".//div"), facts.root.find(".//b")
+    assert lengths[div] == len("园区年度工作会议。")
+    assert lengths[bold] == len("召开")
+    # the hidden paragraph is not walked: none of its text counts for anything
+    assert facts.root.find(".//p") not in lengths
+    assert facts.root.find(".//i") not in lengths
