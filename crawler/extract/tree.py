@@ -331,6 +331,7 @@ class PageFacts:
         self._read_attributes()
         self._texts: dict[etree._Element, str] = {}
         self._pieces: list[str] = []
+        self._owners: list[etree._Element] = []
         self._own: dict[etree._Element, int] = {}
         self._spans: dict[etree._Element, tuple[int, int]] | None = None
         self._offsets: list[int] | None = None
@@ -413,9 +414,22 @@ class PageFacts:
         span = self._text_spans().get(element)
         if span is None:
             return len(self.text(element))
+        offsets = self.piece_offsets()
+        return offsets[span[1]] - offsets[span[0]]
+
+    def text_pieces(self) -> tuple[list[str], list[etree._Element]]:
+        """The pieces of text the text walk read, in document order (an element's text, a
+        node's tail), and the element holding each (the element, the tail's parent)."""
+        self._text_spans()
+        return self._pieces, self._owners
+
+    def piece_offsets(self) -> list[int]:
+        """Where each piece of `text_pieces` starts in the pieces joined with one character
+        between them, and the end."""
         if self._offsets is None:
-            self._offsets = [0, *accumulate(len(piece) + 1 for piece in self._pieces)]
-        return self._offsets[span[1]] - self._offsets[span[0]]
+            pieces = self.text_pieces()[0]
+            self._offsets = [0, *accumulate(len(piece) + 1 for piece in pieces)]
+        return self._offsets
 
     def _text_spans(self) -> dict[etree._Element, tuple[int, int]]:
         """The run of text pieces of every element walked (`_index_text`), built once."""
@@ -427,7 +441,8 @@ class PageFacts:
         """Walk the page once, as `element_text` would walk the root, noting for every
         node walked the run of text pieces that is its own text (its tail left out), and
         the length of the text it holds itself (`own_lengths`)."""
-        pieces, root, hidden, own = self._pieces, self.root, self.hidden, self._own
+        pieces, owners, root, hidden = self._pieces, self._owners, self.root, self.hidden
+        own = self._own
         spans: dict[etree._Element, tuple[int, int]] = {}
         opened: list[int] = []  # where the text of each element being walked starts
         holders: list[etree._Element] = []  # the elements being walked, innermost last
@@ -442,6 +457,7 @@ class PageFacts:
                     walk.skip_subtree()  # its "end" still comes, with no text in between
                 elif text := node.text:  # lxml decodes it anew on every read
                     pieces.append(text)
+                    owners.append(node)
                     own[node] = len(text)
                 continue
             if event == "end":
@@ -453,6 +469,7 @@ class PageFacts:
             if node is not root and (tail := node.tail):
                 pieces.append(tail)
                 holder = holders[-1]
+                owners.append(holder)
                 own[holder] = own.get(holder, 0) + len(tail)
         return spans
 
