@@ -50,17 +50,12 @@ def page_record(
     path: Path, url: str | None, site: str | None, processor: PageProcessor, limit: int
 ) -> RecordDict:
     """The record of the saved page at `path`, fetched from `url` (None: the URL the page gives
-    for itself); Refused, saying why, when it has none."""
+    for itself, else the file's own file: URL); Refused, saying why, when it has none."""
     raw = read_page(path, limit)
     html = None
     if url is None:
         html = decode_page(raw, None).text
-        url = own_url(html)
-    if url is None:
-        raise Refused(
-            f"{path} is refused: it gives no http(s) URL of its own ({OWN_URL_SOURCES});"
-            " extract it alone with --url URL"
-        )
+        url = own_url(html) or path.resolve().as_uri()
     if html is None or processor.profile(url, site).encoding_hint:
         html = processor.text(raw, url, site=site)
     try:
@@ -95,8 +90,8 @@ def write_record(record: RecordDict, out: BinaryIO) -> None:
 
 def extract_command(args: argparse.Namespace) -> int:
     """Print the record of each saved page as one JSON line, in the order given; one line on
-    stderr for each page that has none (not an article, unreadable, larger than a crawl
-    downloads, or with no URL). 0 when every page gave a record, 1 when some did not, 2 for
+    stderr for each page that has none (not an article, unreadable, or larger than a crawl
+    downloads). 0 when every page gave a record, 1 when some did not, 2 for
     bad arguments or a bad sites file (then no page is read)."""
     try:
         processor = PageProcessor()

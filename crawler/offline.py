@@ -62,10 +62,36 @@ def own_url(html: str) -> str | None:
     return next((c.strip() for c in candidates if is_http_url(c.strip())), None)
 
 
+SAVED_PAGE_NAME = "saved page"
+"""The site name of a page read from a file that gives no URL of its own (nor a SiteName)."""
+
+
+def is_file_url(url: str) -> bool:
+    """True for the file: URL of a saved page (`Path.as_uri`): the URL a record of a page
+    read from disk carries when the page gives none of its own."""
+    return url.startswith("file:///") and not any(c.isspace() for c in url)
+
+
+def saved_page_profile(url: str) -> SiteProfile:
+    """The generic profile for a page at a file: URL: it has no host, so no domains."""
+    return SiteProfile(
+        key=GENERIC_KEY,
+        name=SAVED_PAGE_NAME,
+        allowed_domains=(),
+        sections=(),
+        family=None,
+        article_url_patterns=(),
+    )
+
+
 def profile_for(url: str, site: str | None, sites: SiteRegistry) -> SiteProfile:
     """The profile of `sites` named `site`, else the one owning `url`, else the generic one."""
+    if site is not None and site != GENERIC_KEY:
+        return sites[site]
+    if is_file_url(url):
+        return saved_page_profile(url)
     if site is not None:
-        return generic_profile(url) if site == GENERIC_KEY else sites[site]
+        return generic_profile(url)
     owner = next((p for p in sites.values() if p.owns_url(url)), None)
     return owner or generic_profile(url)
 

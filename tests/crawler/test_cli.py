@@ -100,20 +100,35 @@ def list_page_naming_its_url(tmp_path: Path) -> Path:
 
 def test_extract_several_pages_refuses_each_bad_one_in_a_line(tmp_path: Path) -> None:
     good = pages_naming_their_url()[:2]
-    no_url = page_file(site_golden("donghu"))
+    no_url = site_golden("donghu")
     no_article = list_page_naming_its_url(tmp_path)
     missing = tmp_path / "missing.html"
-    pages = [page_file(good[0]), no_url, no_article, missing, page_file(good[1])]
+    pages = [page_file(good[0]), page_file(no_url), no_article, missing, page_file(good[1])]
     done = parknews("extract", *map(str, pages))
     assert done.returncode == 1
     records = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [r["url"] for r in records] == [g["url"] for g in good]
+    file_url = page_file(no_url).resolve().as_uri()
+    assert [r["url"] for r in records] == [good[0]["url"], file_url, good[1]["url"]]
     refused = done.stderr.splitlines()
-    assert len(refused) == 3
-    assert refused[0].startswith(f"parknews extract: {no_url} is refused: it gives no http(s) URL")
-    assert refused[0].endswith("extract it alone with --url URL")
-    assert refused[1].startswith(f"parknews extract: {no_article} is not an article page: ")
-    assert refused[2].startswith(f"parknews extract: cannot read {missing}: ")
+    assert len(refused) == 2
+    assert refused[0].startswith(f"parknews extract: {no_article} is not an article page: ")
+    assert refused[1].startswith(f"parknews extract: cannot read {missing}: ")
+
+
+def test_a_page_giving_no_url_of_its_own_is_read_at_its_file_url(tmp_path: Path) -> None:
+    expected = site_golden("donghu")
+    done = parknews("extract", str(page_file(expected)))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    file_url = page_file(expected).resolve().as_uri()
+    assert (record["url"], record["canonical_url"]) == (file_url, file_url)
+    assert record["site"] == "generic"
+    assert record["title"] == expected["title"]
+    assert record["body"] == expected["body"]
+    assert_valid_record(record)
+    output = tmp_path / "records.jsonl"
+    output.write_text(done.stdout, "utf-8")
+    assert parknews("validate", str(output)).returncode == 0
 
 
 def test_extract_applies_the_site_to_every_page() -> None:
