@@ -181,14 +181,16 @@ def page_metas(root: etree._Element) -> dict[str, str]:
     return metas
 
 
-def hides_itself(element: etree._Element) -> bool:
+def hides_itself(element: etree._Element, shown_ids: frozenset[str] = frozenset()) -> bool:
     """True when the element is hidden by inline style or the `hidden` attribute, or is
-    the content of a collapsed block (`collapsed_content`)."""
+    the content of a collapsed block (`collapsed_content`). An inline `visibility:hidden`
+    does not hide an element whose id is one of `shown_ids` (`script_shown_ids`): the page's
+    own script shows it once it has laid it out, as WeChat-style article pages do."""
     style = element.get("style")
     style = style.replace(" ", "").lower() if style else ""
     return (
         "display:none" in style
-        or "visibility:hidden" in style
+        or ("visibility:hidden" in style and element.get("id") not in shown_ids)
         or element.get("hidden") is not None
         or (element.get("aria-hidden") == "true" and element.tag not in ("i", "span"))
         or collapsed_content(element)
@@ -238,13 +240,36 @@ def style_hidden_classes(root: etree._Element) -> frozenset[str]:
     return frozenset(hidden - shown)
 
 
-def mark_hidden(element: etree._Element, attributes: Sequence[str | bytes]) -> bool:
-    """Mark the element when the page hides it (`attributes` are its attribute names), so
-    that the walks over the page test one attribute per element instead of reading its
-    style. True when the element is marked, now or before."""
+SCRIPT_SHOWING = re.compile(r"visibility\W{0,20}visible")
+"""A script setting an element's visibility to visible (".style.visibility = 'visible'",
+".css('visibility', 'visible')")."""
+SCRIPT_ID = re.compile(r"""getElementById\(\s*["']([^"'\s]+)["']|["']#([\w-]+)["']""")
+"""An element a script looks up by its id."""
+
+
+def script_shown_ids(root: etree._Element) -> frozenset[str]:
+    """The ids of the elements that the page's inline scripts look up and set visible: a
+    script that sets a visibility to visible, and the ids it looks up."""
+    shown: set[str] = set()
+    for script in root.iter("script"):
+        code = script.text or ""
+        if "visible" in code and SCRIPT_SHOWING.search(code):
+            shown.update(a or b for a, b in SCRIPT_ID.findall(code))
+    return frozenset(shown)
+
+
+def mark_hidden(
+    element: etree._Element,
+    attributes: Sequence[str | bytes],
+    shown_ids: frozenset[str] = frozenset(),
+) -> bool:
+    """Mark the element when the page hides it (`attributes` are its attribute names;
+    `shown_ids` as for `hides_itself`), so that the walks over the page test one attribute
+    per element instead of reading its style. True when the element is marked, now or
+    before."""
     if HIDING_ATTRIBUTES.isdisjoint(attributes):
         return HIDDEN_MARK in attributes
-    if hides_itself(element):
+    if hides_itself(element, shown_ids):
         element.set(HIDDEN_MARK, "")
         return True
     return HIDDEN_MARK in attributes
@@ -344,6 +369,7 @@ class PageFacts:
         and the classes its `<style>` hides),
         find its furniture and collect the class and id names its elements carry."""
         styled = style_hidden_classes(self.root)
+        shown_ids = script_shown_ids(self.root)
         for node in self.elements:
             attributes = node.keys()  # most elements have none: one call tells so
             class_names = element_id = names = None
@@ -353,7 +379,7 @@ class PageFacts:
                 if "class" in attributes and (class_names := node.get("class")):
                     self._names.update(class_names.split())
                     self.classed.append((node, class_names))
-                hidden = mark_hidden(node, attributes)
+                hidden = mark_hidden(node, attributes, shown_ids)
                 if not hidden and class_names and not styled.isdisjoint(class_names.split()):
                     node.set(HIDDEN_MARK, "")
                     hidden = True

@@ -732,3 +732,58 @@ def test_an_elements_own_text_is_its_text_and_its_childrens_tails() -> None:
     # the hidden paragraph is not walked: none of its text counts for anything
     assert facts.root.find(".//p") not in lengths
     assert facts.root.find(".//i") not in lengths
+
+
+WECHAT_PARAGRAPHS = (
+    "3月15日，园区召开年度工作会议，总结过去一年的发展成绩，部署新一年的重点任务。",
+    "会议指出，要坚持创新驱动，推动产业升级，加快建设具有全球影响力的产业科技创新高地。",
+    "会上还对去年表现突出的企业和个人进行了表彰，并签约了一批重点项目。",
+)
+
+
+def wechat_page(script: str) -> str:
+    """A WeChat-style article page: the article laid out hidden, shown by `script`."""
+    paragraphs = "".join(f"<p>{p}</p>" for p in WECHAT_PARAGRAPHS)
+    return (
+        "<html><head><title>园区召开年度工作会议</title>"
+        "<meta property='og:title' content='园区召开年度工作会议'></head><body>"
+        "<div id='page-content'><h1 class='rich_media_title' id='activity-name'>"
+        "园区召开年度工作会议</h1><div id='meta_content'><em id='publish_time'>"
+        "2024-03-15 10:20</em></div>"
+        "<div class='rich_media_content' id='js_content' style='visibility: hidden;'>"
+        f"{paragraphs}</div><script>{script}</script></div>"
+        "<div class='related'><a href='/s/1'>猜你喜欢：园区十件大事</a></div></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "document.getElementById('js_content').style.visibility = 'visible';",
+        "var c = document.getElementById(\"js_content\"); layout(c); c.style.visibility='visible';",
+        "$('#js_content').css('visibility', 'visible');",
+    ],
+)
+def test_an_article_hidden_until_its_own_script_shows_it_is_the_article(script: str) -> None:
+    found = extract_page(wechat_page(script), "https://mp.weixin.qq.com/s/AbCdEf")
+    assert found["title"] == "园区召开年度工作会议"
+    assert found["body"] == "\n".join(WECHAT_PARAGRAPHS)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "",
+        # the script shows another element
+        "document.getElementById('js_tags').style.visibility = 'visible';",
+        # it looks the article up, but to hide it
+        "document.getElementById('js_content').style.visibility = 'hidden';",
+    ],
+)
+def test_an_article_no_script_shows_stays_hidden(script: str) -> None:
+    with pytest.raises(NotAnArticle):
+        build_record(
+            wechat_page(script),
+            "https://mp.weixin.qq.com/s/AbCdEf",
+            generic_profile("https://mp.weixin.qq.com/s/AbCdEf"),
+        )
