@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 
@@ -122,24 +123,18 @@ def prepare(pages: Sequence[GoldenPage]) -> list[Prepared]:
     ]
 
 
-def parknews_record_task(pages: Sequence[Prepared]) -> Task:
+def parknews_record_task(pages: Sequence[Prepared], from_bytes: bool = True) -> Task:
+    """Records of `pages` from their bytes (`PageProcessor.record`), or from the text
+    parknews decoded (`record_of_text`)."""
     processor = PageProcessor()
 
     def run() -> None:
         for item in pages:
             with suppress(NotAnArticle):
-                processor.record(item.page.raw, item.page.url, site=item.site)
-
-    return run
-
-
-def parknews_record_from_text_task(pages: Sequence[Prepared]) -> Task:
-    processor = PageProcessor()
-
-    def run() -> None:
-        for item in pages:
-            with suppress(NotAnArticle):
-                processor.record_of_text(item.text, item.page.url, site=item.site)
+                if from_bytes:
+                    processor.record(item.page.raw, item.page.url, site=item.site)
+                else:
+                    processor.record_of_text(item.text, item.page.url, site=item.site)
 
     return run
 
@@ -155,7 +150,9 @@ def parknews_extract_task(pages: Sequence[Prepared]) -> Task:
     return run
 
 
-def trafilatura_task(pages: Sequence[Prepared]) -> Task | None:
+def trafilatura_task(pages: Sequence[Prepared], from_bytes: bool = False) -> Task | None:
+    """trafilatura on the text parknews decoded, or on the bytes (it decodes them itself);
+    None when it is not installed."""
     try:
         trafilatura = import_module("trafilatura")
     except ImportError:
@@ -163,20 +160,8 @@ def trafilatura_task(pages: Sequence[Prepared]) -> Task | None:
 
     def run() -> None:
         for item in pages:
-            trafilatura.extract(item.text, url=item.page.url, **TRAFILATURA_OPTIONS)
-
-    return run
-
-
-def trafilatura_bytes_task(pages: Sequence[Prepared]) -> Task | None:
-    try:
-        trafilatura = import_module("trafilatura")
-    except ImportError:
-        return None
-
-    def run() -> None:
-        for item in pages:
-            trafilatura.extract(item.page.raw, url=item.page.url, **TRAFILATURA_OPTIONS)
+            page = item.page.raw if from_bytes else item.text
+            trafilatura.extract(page, url=item.page.url, **TRAFILATURA_OPTIONS)
 
     return run
 
@@ -191,8 +176,8 @@ def floor_task(pages: Sequence[Prepared]) -> Task:
 
 TASKS: dict[str, Callable[[Sequence[Prepared]], Task | None]] = {
     "parknews record": parknews_record_task,
-    "trafilatura (bytes)": trafilatura_bytes_task,
-    "parknews record (text)": parknews_record_from_text_task,
+    "trafilatura (bytes)": partial(trafilatura_task, from_bytes=True),
+    "parknews record (text)": partial(parknews_record_task, from_bytes=False),
     "parknews extract": parknews_extract_task,
     "trafilatura": trafilatura_task,
     "lxml parse floor": floor_task,
