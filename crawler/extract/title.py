@@ -143,7 +143,7 @@ LABEL_MARK = re.compile(rf"(?:{'|'.join(TITLE_LABEL_WORDS)})(?:\s|&[a-z0-9#]+;)*
 def may_print_title_label(facts: PageFacts) -> bool:
     """False when no text of the page can open with a title label (`TITLE_LABEL`): its
     source holds no label word followed by its colon, and no numeric character reference
-    or NUL that could hide one (`PageFacts.may_hold`)."""
+    or NUL that could hide one (as `PageFacts.may_hold` reasons)."""
     source = facts.source
     if source is None or "&#" in source or "\x00" in source:
         return True
