@@ -72,7 +72,7 @@ def is_file_url(url: str) -> bool:
     return url.startswith("file:///") and not any(c.isspace() for c in url)
 
 
-def saved_page_profile(url: str) -> SiteProfile:
+def saved_page_profile() -> SiteProfile:
     """The generic profile for a page at a file: URL: it has no host, so no domains."""
     return SiteProfile(
         key=GENERIC_KEY,
@@ -89,7 +89,7 @@ def profile_for(url: str, site: str | None, sites: SiteRegistry) -> SiteProfile:
     if site is not None and site != GENERIC_KEY:
         return sites[site]
     if is_file_url(url):
-        return saved_page_profile(url)
+        return saved_page_profile()
     if site is not None:
         return generic_profile(url)
     owner = next((p for p in sites.values() if p.owns_url(url)), None)

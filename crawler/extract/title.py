@@ -142,8 +142,8 @@ LABEL_MARK = re.compile(rf"(?:{'|'.join(TITLE_LABEL_WORDS)})(?:\s|&[a-z0-9#]+;)*
 
 def may_print_title_label(facts: PageFacts) -> bool:
     """False when no text of the page can open with a title label (`TITLE_LABEL`): its
-    source holds no label word followed by its colon, and no numeric character reference
-    or NUL that could hide one (as `PageFacts.may_hold` reasons)."""
+    source holds no label word followed by its colon, no numeric character reference that
+    could spell one and no NUL (the parser drops it, which could join the halves of one)."""
     source = facts.source
     if source is None or "&#" in source or "\x00" in source:
         return True

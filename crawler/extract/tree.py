@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar, cast
@@ -186,8 +186,7 @@ def hides_itself(element: etree._Element, shown_ids: frozenset[str] = frozenset(
     the content of a collapsed block (`collapsed_content`). An inline `visibility:hidden`
     does not hide an element whose id is one of `shown_ids` (`script_shown_ids`): the page's
     own script shows it once it has laid it out, as WeChat-style article pages do."""
-    style = element.get("style")
-    style = style.replace(" ", "").lower() if style else ""
+    style = (element.get("style") or "").replace(" ", "").lower()
     return (
         "display:none" in style
         or ("visibility:hidden" in style and element.get("id") not in shown_ids)
@@ -337,7 +336,8 @@ class PageFacts:
     def __init__(self, root: etree._Element, source: str | None = None) -> None:
         self.root = root
         self.source = source
-        """The page's source (`ascii_lowered`), when the extractor has it: `may_hold` reads it."""
+        """The page's source (`ascii_lowered`), when the extractor has it: tests on the
+        source tell what no text of the page can hold."""
         self.nodes: list[etree._Element] = list(root.iter())
         """Every node of the page, comments and processing instructions too, in document
         order: the walks over the whole page read this list instead of the tree."""
@@ -396,15 +396,6 @@ class PageFacts:
                 or (node.tag == "form" and LOGIN_FIELD(node))
             ):
                 self._furniture.update(node.iter())
-
-    def may_hold(self, words: Iterable[str]) -> bool:
-        """False only when no text of the page can hold any of `words` (no ASCII capitals): its
-        source holds none of them, no numeric character reference that could spell one and
-        no NUL (the parser drops it, which could join the halves of one)."""
-        source = self.source
-        if source is None or "&#" in source or "\x00" in source:
-            return True
-        return any(word in source for word in words)
 
     def visible(self, element: etree._Element) -> bool:
         """True when neither the element nor any ancestor is hidden."""
